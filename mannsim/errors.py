@@ -1,0 +1,34 @@
+"""Errors that reach the user as one line: ``file:line: problem``."""
+from __future__ import annotations
+
+
+class MannsimError(Exception):
+    """Base class of every error mannsim reports to a user without a traceback."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        elif self.line:
+            where = f"line {self.line}: "
+        return f"{where}{self.message}"
+
+    def located(self, path: str | None) -> "MannsimError":
+        """Return this error with ``path`` filled in when it had none."""
+        if self.path is None and path is not None:
+            self.path = path
+        return self
+
+
+class MachineError(MannsimError):
+    """An invalid machine or machine file."""
+
+
+class FormatError(MachineError):
+    """A file that does not parse in its format."""

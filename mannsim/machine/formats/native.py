@@ -1,0 +1,110 @@
+"""The native ``.tm`` format: Morphett-style rules plus directives that carry everything else.
+
+    ; a comment (also '#' at the start of a line)
+    name:    binary increment
+    start:   right              ; default: the state of the first rule
+    blank:   _                  ; default: _
+    halt:    done               ; halting states (states named halt* are halting too)
+    symbols: _ 0 1              ; optional: fixes the symbol order
+    states:  right carry done   ; optional: fixes the state order
+    tape:    1011               ; initial tape from cell 0 (words separated by spaces
+                                ;   when some symbol is longer than one character)
+    head:    3                  ; start cell, default 0
+    right 0 0 R right           ; state read write move next
+    right _ _ L carry           ; move: L, R, S (Morphett's l, r, * too); '*' wildcards
+"""
+from __future__ import annotations
+
+from ...errors import FormatError
+from ..model import MOVE_NAMES, Machine
+from ._rules import WILDCARD, expand_rules, ordered_names, parse_rule, strip_comment
+
+DIRECTIVES = ("name", "start", "blank", "halt", "symbols", "states", "tape", "head")
+
+
+def parse(text: str, path: str | None = None) -> Machine:
+    directives: dict[str, tuple[str, int]] = {}
+    rules = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if raw.lstrip().startswith("#"):
+            continue
+        line = strip_comment(raw).strip()
+        if not line:
+            continue
+        head, sep, rest = line.partition(":")
+        key = head.strip().lower()
+        if sep and key in DIRECTIVES and " " not in head.strip():
+            if key in directives:
+                raise FormatError(f"'{key}:' given twice (first on line {directives[key][1]})",
+                                  path, lineno)
+            directives[key] = (rest.strip(), lineno)
+            continue
+        rules.append(parse_rule(line.split(), path, lineno))
+
+    def get(key, default=None):
+        return directives[key][0] if key in directives else default
+
+    blank = get("blank", "_")
+    if not blank or " " in blank:
+        raise FormatError("'blank:' needs exactly one symbol", path, directives["blank"][1])
+    declared_symbols = get("symbols", "").split()
+    declared_states = get("states", "").split()
+    halt_declared = get("halt", "").split()
+    states, symbols = ordered_names(rules, declared_states + halt_declared,
+                                    declared_symbols or [blank])
+    if blank not in symbols:
+        symbols.insert(0, blank)
+    if not rules and not states:
+        raise FormatError("no rules: a machine needs at least one 'state read write move next' line",
+                          path, 1)
+    start = get("start") or (declared_states[0] if declared_states else None) or (
+        rules[0].state if rules and rules[0].state != WILDCARD else states[0])
+    if start not in states:
+        states.insert(0, start)
+    ruled = {r.state for r in rules}
+    halt_states = set(halt_declared) | {
+        q for q in states if q.lower().startswith("halt") and q not in ruled}
+
+    word = any(len(s) > 1 for s in symbols)
+    tape_text = get("tape", "")
+    tape = tape_text.split() if word else [c for c in tape_text if not c.isspace()]
+    for s in tape:
+        if s not in symbols:
+            symbols.append(s)
+    head_text = get("head", "0")
+    try:
+        head = int(head_text)
+    except ValueError:
+        raise FormatError(f"'head:' must be an integer, got {head_text!r}", path,
+                          directives["head"][1]) from None
+    transitions, lines = expand_rules(rules, states, symbols, halt_states, path)
+    for rule in rules:  # a rule the expansion could not place names its own line
+        if rule.state != WILDCARD and rule.state in halt_states:
+            raise FormatError(f"halting state {rule.state!r} has a rule", path, rule.line)
+    return Machine(states=states, symbols=symbols, blank=blank, start=start,
+                   transitions=transitions, halt_states=halt_states, tape=tape, head=head,
+                   name=get("name"), path=path, locations=lines)
+
+
+def dump(machine: Machine) -> str:
+    m = machine
+    lines = []
+    if m.name:
+        lines.append(f"name:    {m.name}")
+    lines.append(f"start:   {m.start}")
+    lines.append(f"blank:   {m.blank}")
+    if m.halt_states:
+        lines.append("halt:    " + " ".join(q for q in m.states if q in m.halt_states))
+    lines.append("symbols: " + " ".join(m.symbols))
+    lines.append("states:  " + " ".join(m.states))
+    if m.tape:
+        lines.append("tape:    " + m.tape_text(m.tape))
+    if m.head:
+        lines.append(f"head:    {m.head}")
+    lines.append("")
+    for q in m.states:
+        for s in m.symbols:
+            t = m.transitions.get((q, s))
+            if t is not None:
+                lines.append(f"{q} {s} {t.write} {MOVE_NAMES[t.move]} {t.next}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,234 @@
+"""The reference simulator: a step-by-step stepper (for lockstep checking) and a fast run.
+
+Both count a step for every transition performed, the one into a halting state included, and
+none for finding no transition (see :mod:`mannsim.machine.model`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from ..errors import MachineError
+from .model import Machine, Transition
+
+#: Largest tape span the fast simulator will allocate (cells).
+MAX_TAPE_CELLS = 1 << 28
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A machine configuration after ``step`` steps."""
+
+    step: int
+    state: str
+    head: int
+    tape: dict[int, str]  # non-blank cells only
+
+
+@dataclass
+class Result:
+    """The outcome of a run: steps taken, whether it halted, final state, head and tape."""
+
+    machine: Machine
+    steps: int
+    halted: bool
+    state: str
+    head: int
+    cells: dict[int, str] = field(repr=False)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """(first, last) non-blank cell, or (head, head - 1) when the tape is blank."""
+        if not self.cells:
+            return self.head, self.head - 1
+        return min(self.cells), max(self.cells)
+
+    @property
+    def tape(self) -> str:
+        """The non-blank span of the tape as text (blanks inside the span included)."""
+        lo, hi = self.span
+        blank = self.machine.blank
+        return self.machine.tape_text(self.cells.get(c, blank) for c in range(lo, hi + 1))
+
+    @property
+    def tape_start(self) -> int:
+        return self.span[0]
+
+    @property
+    def nonblank(self) -> int:
+        return len(self.cells)
+
+    def window(self, radius: int = 20) -> list[tuple[int, str]]:
+        blank = self.machine.blank
+        return [(c, self.cells.get(c, blank)) for c in range(self.head - radius, self.head + radius + 1)]
+
+    def as_dict(self) -> dict:
+        return {
+            "steps": self.steps, "halted": self.halted, "final_state": self.state,
+            "head": self.head, "tape": self.tape, "tape_start": self.tape_start,
+            "nonblank": self.nonblank,
+        }
+
+
+class Stepper:
+    """Runs a machine one transition at a time; the primitive for lockstep checking.
+
+    ``step()`` performs one transition and returns it, or returns ``None`` (and sets
+    ``halted``) when the machine has no transition for the current (state, symbol).
+    """
+
+    __slots__ = ("machine", "state", "head", "cells", "steps", "halted", "_table", "_blank")
+
+    def __init__(self, machine: Machine):
+        self.machine = machine
+        self.state = machine.start
+        self.head = machine.head
+        self._blank = machine.blank
+        self.cells = {i: s for i, s in enumerate(machine.tape) if s != machine.blank}
+        self.steps = 0
+        self._table = machine.transitions
+        self.halted = False
+
+    def read(self) -> str:
+        return self.cells.get(self.head, self._blank)
+
+    def step(self) -> Transition | None:
+        t = self._table.get((self.state, self.cells.get(self.head, self._blank)))
+        if t is None:
+            self.halted = True
+            return None
+        if t.write == self._blank:
+            self.cells.pop(self.head, None)
+        else:
+            self.cells[self.head] = t.write
+        self.head += t.move
+        self.state = t.next
+        self.steps += 1
+        return t
+
+    def config(self) -> Config:
+        return Config(self.steps, self.state, self.head, dict(self.cells))
+
+    def result(self) -> Result:
+        return Result(self.machine, self.steps, self.halted, self.state, self.head, dict(self.cells))
+
+
+def configurations(machine: Machine, max_steps: int | None = None) -> Iterator[Config]:
+    """Yield the initial configuration and the one after each step, until halt or ``max_steps``."""
+    stepper = Stepper(machine)
+    yield stepper.config()
+    while max_steps is None or stepper.steps < max_steps:
+        if stepper.step() is None:
+            return
+        yield stepper.config()
+
+
+def run_naive(machine: Machine, max_steps: int) -> Result:
+    """A plain dict-based loop: the baseline the benchmarks compare :func:`run` against."""
+    table = machine.transitions
+    blank = machine.blank
+    cells = {i: s for i, s in enumerate(machine.tape) if s != blank}
+    state, head, steps = machine.start, machine.head, 0
+    halted = False
+    while steps < max_steps:
+        t = table.get((state, cells.get(head, blank)))
+        if t is None:
+            halted = True
+            break
+        cells[head] = t.write
+        head += t.move
+        state = t.next
+        steps += 1
+    cells = {i: s for i, s in cells.items() if s != blank}
+    return Result(machine, steps, halted, state, head, cells)
+
+
+def run(machine: Machine, max_steps: int = 10**9) -> Result:
+    """Run to halt or ``max_steps`` steps, fast.
+
+    The tape is a ``bytearray`` of symbol indices (blank = 0), the table a flat list, and a
+    transition that keeps the state and moves over a run of the symbol it reads (a *sweep*) is
+    applied to the whole run at once with C-level searches. Results equal :func:`run_naive`.
+    """
+    symbols = (machine.blank,) + tuple(s for s in machine.symbols if s != machine.blank)
+    if len(symbols) > 255:
+        return run_naive(machine, max_steps)
+    sym_index = {s: k for k, s in enumerate(symbols)}
+    states = machine.states
+    state_index = {s: k for k, s in enumerate(states)}
+    k = len(symbols)
+    table: list = [None] * (len(states) * k)
+    for (q, s), t in machine.transitions.items():
+        qi, si, ni = state_index[q], sym_index[s], state_index[t.next]
+        sweep = ni == qi and t.move != 0
+        table[qi * k + si] = (sym_index[t.write], t.move, ni * k, sweep)
+    others = [[bytes([y]) for y in range(k) if y != x] for x in range(k)]
+    not_x = [re.compile(b"[^" + re.escape(bytes([x])) + b"]") for x in range(k)]
+    fills = [bytes([x]) for x in range(k)]
+
+    # the tape array covers cells [offset, offset + len(tape)); pos is the head's index in it
+    init = bytes(sym_index[s] for s in machine.tape)
+    pad = 1024
+    lo_cell = min(0, machine.head) - pad
+    hi_cell = max(len(init), machine.head + 1) + pad
+    tape = bytearray(hi_cell - lo_cell)
+    tape[-lo_cell:-lo_cell + len(init)] = init
+    offset = lo_cell
+    pos = machine.head - offset
+    base = state_index[machine.start] * k
+    steps = 0
+    halted = False
+
+    while steps < max_steps:
+        x = tape[pos]
+        t = table[base + x]
+        if t is None:
+            halted = True
+            break
+        w, mv, base, sweep = t
+        if not sweep:
+            tape[pos] = w
+            pos += mv
+            steps += 1
+        else:
+            budget = max_steps - steps
+            if mv > 0:
+                m = not_x[x].search(tape, pos)
+                end = m.start() if m else len(tape)
+                n = min(end - pos, budget)
+                tape[pos:pos + n] = fills[w] * n
+                pos += n
+            else:
+                n = _run_left(tape, pos, others[x], budget)
+                tape[pos - n + 1:pos + 1] = fills[w] * n
+                pos -= n
+            steps += n
+        if pos < 0 or pos >= len(tape):
+            grow = len(tape)
+            if grow * 2 > MAX_TAPE_CELLS:
+                raise MachineError(f"tape grew past {MAX_TAPE_CELLS} cells", machine.path)
+            if pos < 0:
+                tape[0:0] = bytes(grow)
+                pos += grow
+                offset -= grow
+            else:
+                tape.extend(bytes(grow))
+
+    state = states[base // k]
+    cells = {i + offset: symbols[v] for i, v in enumerate(tape) if v}
+    return Result(machine, steps, halted, state, pos + offset, cells)
+
+
+def _run_left(tape: bytearray, pos: int, others: list[bytes], budget: int) -> int:
+    """Length of the run of equal symbols ending at ``pos`` going left (at most ``budget``,
+    stopping at the array's left edge)."""
+    window = 64
+    while True:
+        lo = max(0, pos + 1 - window)
+        found = max((tape.rfind(o, lo, pos + 1) for o in others), default=-1)
+        if found >= 0:
+            return min(pos - found, budget)
+        if lo == 0 or pos + 1 - lo >= budget:
+            return min(pos + 1 - lo, budget) if lo == 0 else budget
+        window *= 4
