@@ -143,8 +143,9 @@ class Machine:
         return (" " if self.word_symbols else "").join(cells)
 
     def _key(self):
+        """What makes two machines equal: the same table, names and tape (order of listing aside)."""
         return (
-            self.states, self.symbols, self.blank, self.start, tuple(sorted(self.halt_states)),
+            tuple(sorted(self.states)), tuple(sorted(self.symbols)), self.blank, self.start, tuple(sorted(self.halt_states)),
             tuple(sorted((k, (t.write, t.move, t.next)) for k, t in self.transitions.items())),
             self.tape, self.head,
         )

@@ -50,8 +50,8 @@ def parse(text: str, path: str | None = None) -> Machine:
     declared_symbols = get("symbols", "").split()
     declared_states = get("states", "").split()
     halt_declared = get("halt", "").split()
-    states, symbols = ordered_names(rules, declared_states + halt_declared,
-                                    declared_symbols or [blank])
+    states, symbols = ordered_names(rules, declared_states, declared_symbols or [blank])
+    states += [q for q in halt_declared if q not in states]
     if blank not in symbols:
         symbols.insert(0, blank)
     if not rules and not states:

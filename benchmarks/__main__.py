@@ -1,0 +1,33 @@
+"""Run every benchmark and print a table; exit 1 if a bar is missed. ``--only NAME`` picks one."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import reference
+
+BENCHES = {"reference": reference.bench}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks")
+    ap.add_argument("--only", choices=sorted(BENCHES), action="append")
+    ap.add_argument("--json", action="store_true", help="one JSON object per line")
+    args = ap.parse_args()
+    ok = True
+    for name in args.only or BENCHES:
+        result = BENCHES[name]()
+        ok &= bool(result.get("pass", True))
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            print(f"== {result.pop('name')}")
+            for key, value in result.items():
+                print(f"   {key:22} {value}")
+            sys.stdout.flush()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

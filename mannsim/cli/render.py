@@ -1,0 +1,36 @@
+"""Rich renderings shared by the commands (no logic a test would call without a terminal)."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from ..machine.model import MOVE_NAMES, Machine
+
+
+def tape_window(cells: dict[int, str], head: int, blank: str, radius: int = 16) -> Text:
+    """A line of tape around the head, the head cell highlighted."""
+    text = Text()
+    wide = any(len(s) > 1 for s in cells.values()) or len(blank) > 1
+    for c in range(head - radius, head + radius + 1):
+        sym = cells.get(c, blank)
+        style = "bold reverse" if c == head else ("dim" if sym == blank else "")
+        text.append(sym, style=style)
+        if wide:
+            text.append(" ")
+    return text
+
+
+def transition_table(machine: Machine) -> Table:
+    m = machine
+    table = Table(title=m.name or "machine", show_lines=False)
+    table.add_column("state", style="bold")
+    for s in m.symbols:
+        table.add_column(f"read {s}", justify="center")
+    for q in m.states:
+        row = []
+        for s in m.symbols:
+            t = m.transitions.get((q, s))
+            row.append("[dim]halt[/]" if t is None else f"{t.write} {MOVE_NAMES[t.move]} {t.next}")
+        label = q + (" (start)" if q == m.start else "") + (" (halt)" if q in m.halt_states else "")
+        table.add_row(label, *row)
+    return table
