@@ -11,10 +11,8 @@ from rich.console import Console
 from .. import __version__
 from ..errors import MannsimError
 from ..machine import formats
-from ..machine.simulator import run as run_reference
-from .render import tape_window, transition_table
-
-BACKENDS = ("reference",)
+from . import run_cmd
+from .render import transition_table
 
 console = Console()
 err_console = Console(stderr=True)
@@ -34,32 +32,6 @@ def cli():
 def _format_option():
     return click.option("--format", "fmt", type=click.Choice(formats.FORMAT_NAMES),
                         help="Input format (default: from the extension or the content).")
-
-
-@cli.command()
-@click.argument("program")
-@click.option("--backend", "-b", default="reference", show_default=True,
-              type=click.Choice(BACKENDS), help="What executes the machine.")
-@click.option("--max-steps", type=click.IntRange(min=0), default=10**9, show_default=True,
-              help="Stop after this many steps.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
-@_format_option()
-def run(program, backend, max_steps, as_json, fmt):
-    """Run PROGRAM to halt (or --max-steps) and report steps, state, head and tape."""
-    machine = formats.load(program, fmt)
-    t0 = time.perf_counter()
-    result = run_reference(machine, max_steps)
-    elapsed = time.perf_counter() - t0
-    if as_json:
-        out = result.as_dict()
-        out.update(backend=backend, program=machine.name or program, seconds=round(elapsed, 6))
-        click.echo(json.dumps(out))
-        return
-    status = "[green]halted[/]" if result.halted else f"[yellow]stopped at --max-steps {max_steps}[/]"
-    console.print(f"[bold]{machine.name or program}[/] on [cyan]{backend}[/]: {status}")
-    console.print(f"  steps  {result.steps:,}   state {result.state}   head {result.head}   "
-                  f"non-blank {result.nonblank:,}   time {elapsed:.3f} s")
-    console.print("  tape   ", tape_window(result.cells, result.head, machine.blank), sep="")
 
 
 @cli.command()
@@ -94,10 +66,43 @@ def convert(program, to_fmt, output, fmt):
         click.echo(text, nl=False)
 
 
+@cli.command()
+@click.argument("program")
+@click.option("--dialect", "-d", default="schuurmans", show_default=True,
+              help="Prompt dialect (a folder under prompts/, or a path).")
+@click.option("--cases", is_flag=True, help="Print every distinct rendered prompt with its answer.")
+@_format_option()
+def prompts(program, dialect, cases, fmt):
+    """Print PROGRAM compiled into a prompt program: exactly what the model will see."""
+    from ..program import compile_program, load_dialect, render_listing
+    prog = compile_program(formats.load(program, fmt), load_dialect(dialect))
+    if not cases:
+        click.echo(render_listing(prog), nl=False)
+        return
+    for k, case in enumerate(prog.cases(), 1):
+        click.echo(f"; case {k}: state {'/'.join(case.states)} reading {'/'.join(case.symbols)}")
+        click.echo(case.prompt, nl=False)
+        click.echo(f"; expected answer:\n{case.answer}\n")
+
+
+@cli.command()
+def backends():
+    """List the installed backends (entry-point group mannsim.backends)."""
+    from ..backends import registry
+    console.print(f"{run_cmd.REFERENCE:12} (built in) the plain reference simulator, no memory loop")
+    for name, target in sorted(registry().items()):
+        console.print(f"{name:12} {target}")
+
+
+run_cmd.register(cli, console, _format_option)
+
+
 def main(argv=None) -> None:
     """Entry point: every error a user can cause ends in one line and exit code 2."""
     try:
         cli.main(args=argv, prog_name="mannsim", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
     except click.exceptions.Abort:
         err_console.print("mannsim: interrupted")
         sys.exit(130)

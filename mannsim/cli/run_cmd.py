@@ -1,0 +1,228 @@
+"""``mannsim run``: the reference machine, or the stored-instruction computer on a backend."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+
+import click
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import MannsimError
+from ..machine import formats
+from ..machine.simulator import run as run_reference
+from .render import tape_window
+
+REFERENCE = "reference"
+
+
+def backend_names() -> list[str]:
+    from ..backends import registry
+    return [REFERENCE] + sorted(registry())
+
+
+def _tape_json(machine, cells):
+    if not cells:
+        return "", None
+    lo, hi = min(cells), max(cells)
+    return machine.tape_text(cells.get(c, machine.blank) for c in range(lo, hi + 1)), lo
+
+
+def run_reference_cmd(console, machine, label, max_steps, as_json):
+    t0 = time.perf_counter()
+    result = run_reference(machine, max_steps)
+    elapsed = time.perf_counter() - t0
+    if as_json:
+        out = result.as_dict()
+        out.update(backend=REFERENCE, program=label, cycles=None, diverged=False,
+                   seconds=round(elapsed, 6))
+        click.echo(json.dumps(out))
+        return 0
+    status = "[green]halted[/]" if result.halted else f"[yellow]stopped after --max-steps {max_steps}[/]"
+    console.print(f"[bold]{label}[/] on [cyan]reference[/]: {status}")
+    console.print(f"  steps  {result.steps:,}   state {result.state}   head {result.head}   "
+                  f"non-blank {result.nonblank:,}   time {elapsed:.3f} s")
+    console.print("  tape   ", tape_window(result.cells, result.head, machine.blank), sep="")
+    return 0
+
+
+class LiveView:
+    """The live rich display: steps/s, state, tape around the head, checks passed."""
+
+    def __init__(self, console, label, backend_name):
+        self.console, self.label, self.backend_name = console, label, backend_name
+        self.live = Live(console=console, refresh_per_second=8, transient=False)
+        self._last = 0.0
+
+    def __enter__(self):
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.live.__exit__(*exc)
+
+    def __call__(self, comp) -> None:
+        now = time.perf_counter()
+        if now - self._last < 0.1 and comp.memory.get("op") != "halt":
+            return
+        self._last = now
+        st, m = comp.stepper, comp.program.machine
+        elapsed = max(now - comp.started, 1e-9)
+        rate = (comp.cycles - comp.resumed_from) / elapsed
+        grid = Table.grid(padding=(0, 2))
+        grid.add_row("cycle", f"{comp.cycles:,}", "state", str(st.state), "head", str(st.head))
+        grid.add_row("cycles/s", f"{rate:,.0f}", "checks passed", f"{comp.checks:,}",
+                     "model time", f"{comp.model_seconds:.1f} s")
+        self.live.update(Panel(Group(grid, tape_window(st.cells, st.head, m.blank, radius=30)),
+                               title=f"{self.label} on {self.backend_name}"))
+
+
+def print_report(console, report, machine, label, backend_name, trace):
+    status = {
+        "halt": "[green]halted[/]", "max_steps": "[yellow]stopped at --max-steps[/]",
+        "divergence": "[red]DIVERGED[/]", "interrupted": "[yellow]interrupted[/]",
+        "error": "[red]stopped by an error[/]",
+    }[report.reason]
+    console.print(f"[bold]{label}[/] on [cyan]{backend_name}[/]: {status}")
+    rate = report.cycles / report.elapsed if report.elapsed else 0
+    console.print(f"  cycles {report.cycles:,}   steps {report.steps:,}   state {report.state}   "
+                  f"head {report.head}   checks passed {report.checks:,}   "
+                  f"time {report.elapsed:.2f} s ({rate:,.0f} cycles/s)")
+    if report.cached:
+        console.print(f"  memo   {report.cached:,} cycles answered from the cache")
+    if report.head is not None:
+        console.print("  tape   ", tape_window(report.cells, report.head, machine.blank), sep="")
+    if report.error:
+        console.print(f"  error  {report.error}")
+    if trace:
+        console.print(f"  trace  {trace}")
+    d = report.divergence
+    if d is not None:
+        body = Text()
+        body.append(f"cycle {d.cycle}: {d.reason}\n", style="bold red")
+        body.append(f"expected  state {d.expected['state']}  head {d.expected['head']}  "
+                    f"written {d.expected['written']}\n")
+        body.append(f"actual    state {d.actual['state']}  head {d.actual['head']}  "
+                    f"written {d.actual['written']}\n")
+        body.append("expected answer  ")
+        body.append(d.expected["answer"] + "\n", style="green")
+        body.append("model answer     ")
+        body.append(repr(d.answer) + "\n", style="red")
+        body.append(f"parsed           {d.parsed}\n")
+        tail = d.prompt.rsplit("\n", 6)[1:] if d.prompt.count("\n") > 6 else [d.prompt]
+        body.append("prompt (boot folded):\n  …\n  " + "\n  ".join(tail))
+        console.print(Panel(body, title="divergence from the reference machine", border_style="red"))
+
+
+def run_computer(console, *, program_spec, fmt, backend_name, backend_options, dialect_name,
+                 max_steps, trace, resume, memo, as_json, live):
+    from ..backends import load_backend
+    from ..computer import Computer
+    from ..program import compile_program, load_dialect
+
+    backend = load_backend(backend_name, **backend_options)
+    try:
+        if resume:
+            comp = Computer.resume(resume, backend, max_steps=max_steps, memo=memo)
+            trace = resume
+        else:
+            machine = formats.load(program_spec, fmt)
+            program = compile_program(machine, load_dialect(dialect_name))
+            comp = Computer(program, backend, max_steps=max_steps or 10**7, trace=trace, memo=memo)
+        machine = comp.program.machine
+        label = machine.name or program_spec or resume
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            if live:
+                with LiveView(console, label, backend_name) as view:
+                    comp.progress = view
+                    report = comp.run(append=bool(resume))
+            else:
+                report = comp.run(append=bool(resume))
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    finally:
+        backend.close()
+    if as_json:
+        tape, start = _tape_json(machine, report.cells)
+        d = report.divergence
+        click.echo(json.dumps({
+            "steps": report.steps, "cycles": report.cycles, "halted": report.halted,
+            "reason": report.reason, "final_state": report.state, "head": report.head,
+            "tape": tape, "tape_start": start, "backend": backend_name, "program": label,
+            "dialect": comp.program.dialect.name, "checks": report.checks,
+            "diverged": d is not None, "divergence_step": d.cycle if d else None,
+            "divergence": d.as_dict() if d else None, "cached": report.cached,
+            "seconds": round(report.elapsed, 6), "trace": trace, "error": report.error,
+            "resumed_from": report.resumed_from,
+        }))
+    else:
+        print_report(console, report, machine, label, backend_name, trace)
+    if report.reason == "divergence":
+        return 1
+    if report.reason == "interrupted":
+        return 130
+    if report.reason == "error":
+        raise MannsimError(report.error or "the run stopped with an error")
+    return 0
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def register(cli, console, format_option):
+    @cli.command()
+    @click.argument("program", required=False)
+    @click.option("--backend", "-b", default=REFERENCE, show_default=True, metavar="NAME",
+                  help="What executes the machine: 'reference' (the plain simulator), "
+                       "'symbolic' (the memory loop with a perfect CPU), or a language-model "
+                       "backend (see `mannsim backends`).")
+    @click.option("--dialect", "-d", default="schuurmans", show_default=True,
+                  help="Prompt dialect (a folder under prompts/, or a path).")
+    @click.option("--max-steps", type=click.IntRange(min=0), default=None,
+                  help="Stop after this many steps (with a backend: cycles, one model call "
+                       "each). Default: 10^9 for reference, 10^7 otherwise.")
+    @click.option("--trace", type=click.Path(dir_okay=False), help="Write a JSONL trace here.")
+    @click.option("--resume", type=click.Path(dir_okay=False, exists=True),
+                  help="Continue the run recorded in this trace (PROGRAM is then not needed).")
+    @click.option("--memo", is_flag=True,
+                  help="Answer a repeated prompt from an in-process cache instead of the model.")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
+    @click.option("--live/--no-live", default=None,
+                  help="Live display (default: on when standard output is a terminal).")
+    @format_option()
+    def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, fmt):
+        """Run PROGRAM and report steps, state, head and tape.
+
+        With --backend reference the machine runs on the fast reference simulator. Any other
+        backend runs the stored-instruction computer: the machine is compiled into a prompt
+        program (--dialect), and each cycle renders `op`, asks the backend once and applies its
+        answer to MEMORY, checked against the reference machine in lockstep; the first
+        difference stops the run with a divergence report (exit code 1).
+        """
+        if not program and not resume:
+            raise click.UsageError("give a PROGRAM, or --resume TRACE")
+        if backend not in backend_names():
+            raise click.BadParameter(
+                f"unknown backend {backend!r} (installed: {', '.join(backend_names())})",
+                param_hint="--backend")
+        if backend == REFERENCE:
+            if resume or trace or memo:
+                raise click.UsageError("--trace, --resume and --memo need a backend other than "
+                                       "'reference' (for example --backend symbolic)")
+            machine = formats.load(program, fmt)
+            code = run_reference_cmd(console, machine, machine.name or program,
+                                     10**9 if max_steps is None else max_steps, as_json)
+        else:
+            if live is None:
+                live = sys.stdout.isatty() and not as_json
+            code = run_computer(console, program_spec=program, fmt=fmt, backend_name=backend,
+                                backend_options={}, dialect_name=dialect, max_steps=max_steps,
+                                trace=trace, resume=resume, memo=memo, as_json=as_json, live=live)
+        sys.exit(code)

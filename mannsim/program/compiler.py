@@ -1,0 +1,175 @@
+"""Compile a :class:`Machine` with a :class:`Dialect` into a prompt program (a MEMORY image),
+and read machine configurations back out of any MEMORY."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from ..machine.model import Machine
+from ..memory import Memory
+from .dialect import Dialect
+
+RESERVED = {"op", "i", "boot", "halted", "result", "halt"}
+_SAFE_KEY = re.compile(r"[A-Za-z_][\w-]*")
+_SAFE_SYMBOL = re.compile(r"[^\s\"@%\[\]=$\\{}]+")
+HALT = "halt"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One distinct (state, symbol) prompt of a program: what ``verify`` puts to a model."""
+
+    states: tuple[str, ...]   # states whose instruction renders to this prompt
+    symbols: tuple[str, ...]  # symbols under the head that render to it
+    prompt: str
+    answer: str               # the expected answer text
+
+
+class Program:
+    """A machine compiled into a prompt program.
+
+    ``keys`` maps states to the memory keys of their instruction texts, ``codes`` maps symbols to
+    the strings stored in tape cells (the symbol itself when it is prompt-safe), ``texts`` maps
+    states to instruction texts. ``initial_memory()`` is the boot image.
+    """
+
+    def __init__(self, machine: Machine, dialect: Dialect):
+        self.machine = machine
+        self.dialect = dialect
+        self.keys = self._state_keys()
+        self.codes = self._symbol_codes()
+        self.symbol_of = {c: s for s, c in self.codes.items()}
+        self.blank_code = self.codes[machine.blank]
+        outcomes = [q for q in machine.states
+                    if any(machine.transition(q, s) is None for s in machine.symbols)]
+        self.halt_outcomes = tuple(outcomes)
+        self.named_halts = len(outcomes) > 1
+        self.results = {(q, s): self._result(q, s) for q in machine.states for s in machine.symbols}
+        self.texts = {q: self._instruction(q) for q in machine.states}
+        self.state_of_text: dict[str, str] = {}
+        for q in machine.states:  # states with identical texts behave identically; first wins
+            self.state_of_text.setdefault(self.texts[q], q)
+        self.state_of_key = {k: q for q, k in self.keys.items()}
+        self.digest = hashlib.sha256(
+            "\0".join([dialect.digest] + [self.texts[q] for q in machine.states]).encode()).hexdigest()
+
+    # -- naming -------------------------------------------------------------------------
+    def _state_keys(self) -> dict[str, str]:
+        keys, used = {}, set()
+        for idx, q in enumerate(self.machine.states):
+            key = q if _SAFE_KEY.fullmatch(q) and q not in RESERVED else f"S{idx}"
+            while key in used or key in RESERVED:
+                key = "S" + key
+            keys[q] = key
+            used.add(key)
+        return keys
+
+    def _symbol_codes(self) -> dict[str, str]:
+        codes, used = {}, set()
+        for idx, s in enumerate(self.machine.symbols):
+            code = s if _SAFE_SYMBOL.fullmatch(s) else f"s{idx}"
+            while code in used:
+                code = "s" + code
+            codes[s] = code
+            used.add(code)
+        return codes
+
+    # -- the instruction texts -------------------------------------------------------------
+    def _result(self, q: str, s: str) -> str:
+        d, t = self.dialect, self.machine.transition(q, s)
+        if t is None:
+            if self.named_halts:
+                return d.fmt("halt_named", state=self.keys[q])
+            return d.fmt("halt")
+        move = {-1: "move_left", 0: "move_stay", 1: "move_right"}[t.move]
+        return d.fmt("step", next=self.keys[t.next], write=self.codes[t.write],
+                     move=d.templates[move])
+
+    def _instruction(self, q: str) -> str:
+        d = self.dialect
+        symbols = self.machine.symbols
+        default = self.results[(q, symbols[0])]
+        lines = [d.fmt("default_line", result=default)]
+        for s in symbols[1:]:
+            r = self.results[(q, s)]
+            if r != default:
+                lines.append(d.fmt("override_line", symbol=self.codes[s], result=r))
+        return d.fmt("instruction", lines="".join(lines))
+
+    def answer(self, q: str, s: str) -> str:
+        """The answer a perfect model gives in state ``q`` reading ``s``."""
+        return self.dialect.fmt("answer", result=self.results[(q, s)])
+
+    # -- memory images ---------------------------------------------------------------------
+    def initial_memory(self) -> Memory:
+        m = self.machine
+        mem = Memory(default=self.blank_code)
+        mem["boot"] = self.dialect.boot
+        for q in m.states:
+            mem[self.keys[q]] = self.texts[q]
+        mem["op"] = self.texts[m.start]
+        mem["i"] = str(m.head)
+        for cell, s in enumerate(m.tape):
+            if s != m.blank:
+                mem[str(cell)] = self.codes[s]
+        return mem
+
+    def state_of(self, memory: Memory) -> str | None:
+        """The state a MEMORY is in (``None`` if ``op`` is no instruction of this program)."""
+        op = memory.get("op")
+        if op == HALT:
+            if self.named_halts:
+                return self.state_of_key.get(memory.get("halted", ""))
+            return self.halt_outcomes[0] if self.halt_outcomes else None
+        return self.state_of_text.get(op)
+
+    def decode(self, memory: Memory) -> tuple[str | None, int | None, dict[int, str]]:
+        """(state, head, non-blank tape cells) read back from any MEMORY."""
+        try:
+            head = int(memory.get("i", ""))
+        except ValueError:
+            head = None
+        cells = {}
+        for key, value in memory.items():
+            if key.lstrip("-").isdigit() and value != self.blank_code:
+                cells[int(key)] = self.symbol_of.get(value, value)
+        return self.state_of(memory), head, cells
+
+    def cases(self) -> list[Case]:
+        """Every distinct rendered (state, symbol) prompt, in state then symbol order."""
+        from ..memory import Renderer
+        seen: dict[str, int] = {}
+        out: list[list] = []
+        for q in self.machine.states:
+            for s in self.machine.symbols:
+                mem = Memory({"boot": self.dialect.boot, "i": "0", "0": self.codes[s]},
+                             default=self.blank_code)
+                prompt = Renderer(mem)(self.texts[q])
+                if prompt in seen:
+                    case = out[seen[prompt]]
+                    if q not in case[0]:
+                        case[0].append(q)
+                    if s not in case[1]:
+                        case[1].append(s)
+                    continue
+                seen[prompt] = len(out)
+                out.append([[q], [s], prompt, self.answer(q, s)])
+        return [Case(tuple(a), tuple(b), p, ans) for a, b, p, ans in out]
+
+
+def compile_program(machine: Machine, dialect: Dialect) -> Program:
+    return Program(machine, dialect)
+
+
+def render_listing(program: Program) -> str:
+    """The compiled program as a person reads it: boot, then each instruction text by key."""
+    parts = [f"; program {program.machine.name or ''} in dialect {program.dialect.name}",
+             "; MEMORY[boot] =", program.dialect.boot.rstrip("\n"), ""]
+    for q in program.machine.states:
+        parts.append(f"; MEMORY[{program.keys[q]}] = (state {q})")
+        parts.append(program.texts[q].rstrip("\n"))
+        parts.append("")
+    m = program.machine
+    parts.append(f"; MEMORY[op] = MEMORY[{program.keys[m.start]}];  MEMORY[i] = {m.head}")
+    return "\n".join(parts) + "\n"

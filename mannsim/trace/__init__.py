@@ -1,0 +1,23 @@
+"""Traces: JSON Lines, one record per cycle, appended and flushed as it happens.
+
+Records (each a JSON object on its own line, told apart by ``"t"``):
+
+- ``header`` (first line): format name and version, mannsim version, program (name, sha256,
+  its native ``.tm`` text), dialect (name, sha256), backend identity and decoding settings,
+  limits, creation time.
+- ``prompt``: ``hash`` and full ``text`` of a prompt, written once, before the first cycle that
+  uses it.
+- ``cycle``: ``n`` (cycle number from 1), ``state``, ``head``, ``read`` (the machine before the
+  cycle), ``prompt`` (hash), ``answer`` (raw model text), ``writes`` and ``updates`` (what it
+  parsed to; long values abbreviated), ``check`` (``ok``, ``diverged``), ``ms`` (latency),
+  ``tin``/``tout`` (tokens), ``cached``.
+- ``divergence``: the report of the first difference from the reference machine.
+- ``resume``: a run continued from here (``from``: the last cycle kept).
+- ``end``: why the run stopped (``halt``, ``max_steps``, ``divergence``, ``interrupted``,
+  ``error``), cycles, final state, head and tape.
+
+A trace cut off mid-record (a killed run) is read up to its last complete record.
+"""
+from .io import FORMAT, VERSION, Trace, TraceError, TraceWriter, read_trace
+
+__all__ = ["FORMAT", "VERSION", "Trace", "TraceError", "TraceWriter", "read_trace"]
