@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/mannsim run programs/u15_2.tm --backend reference
+	mkdir -p traces
+	$(BIN)/mannsim run programs/u15_2.tm --backend symbolic --trace traces/u15_2.jsonl
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -5,19 +5,20 @@ import argparse
 import json
 import sys
 
-from . import reference
+from . import loop, reference
 
-BENCHES = {"reference": reference.bench}
+BENCHES = {"reference": reference.bench, "loop": loop.bench}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument("--only", choices=sorted(BENCHES), action="append")
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
+    ap.add_argument("--profile", action="store_true", help="add a cProfile summary to 'loop'")
     args = ap.parse_args()
     ok = True
     for name in args.only or BENCHES:
-        result = BENCHES[name]()
+        result = BENCHES[name](profile=True) if (args.profile and name == "loop") else BENCHES[name]()
         ok &= bool(result.get("pass", True))
         if args.json:
             print(json.dumps(result), flush=True)

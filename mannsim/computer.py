@@ -267,9 +267,13 @@ class Computer:
         except MannsimError as e:
             reason, error = "error", str(e)
         report = self.report(reason, divergence, error)
-        if self.progress is not None:
-            self.progress(self)
-        self._finish(report)
+        try:
+            if self.progress is not None:
+                self.progress(self)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._finish(report)
         return report
 
     def report(self, reason, divergence=None, error=None) -> RunReport:

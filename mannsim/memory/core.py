@@ -41,19 +41,18 @@ class Memory(dict):
 
 
 def _passes(text: str, memory: Memory) -> str:
-    """The paper's read substitution, pass by pass (the exact, general path)."""
+    """The paper's read substitution, pass by pass, until no marker remains (the exact path)."""
     get, default = memory.get, memory.default
     lookup = lambda m: get(m.group(1), default)  # noqa: E731
     for _ in range(MAX_DEPTH):
-        new = READ.sub(lookup, text)
-        if new == text:
+        if READ.search(text) is None:
             return text
-        if len(new) > MAX_VALUE:
+        text = READ.sub(lookup, text)
+        if len(text) > MAX_VALUE:
             raise MemoryError_(f"rendered text is longer than {MAX_VALUE} characters")
-        text = new
-    if READ.search(text):
-        raise MemoryError_(f"read substitution nested deeper than {MAX_DEPTH}")
-    return text
+    if READ.search(text) is None:
+        return text
+    raise MemoryError_(f"read substitution nested deeper than {MAX_DEPTH}")
 
 
 def render(text: str, memory: Memory) -> str:

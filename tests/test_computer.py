@@ -1,0 +1,189 @@
+"""The stored-instruction computer: full runs, lockstep checks, faults, traces and resume."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend
+from mannsim.backends import load_backend
+from mannsim.computer import Computer
+from mannsim.machine import Stepper, load, run
+from mannsim.program import compile_program, load_dialect
+from mannsim.trace import read_trace
+
+DIALECT = load_dialect("schuurmans")
+
+
+def program(name):
+    return compile_program(load(str(PROGRAMS / name)), DIALECT)
+
+
+def test_u15_2_test_vector_through_the_memory_loop(tmp_path, u15):
+    trace = tmp_path / "u15.jsonl"
+    report = Computer(program("u15_2.tm"), load_backend("symbolic"), trace=str(trace)).run()
+    assert report.reason == "halt" and report.divergence is None
+    assert report.cycles == 39066 and report.steps == 39065 and report.checks == 39066
+    assert report.state == "J" and report.head == 0
+    ref = run(load(str(PROGRAMS / "u15_2.tm")))
+    assert report.cells == ref.cells
+    last = max(report.cells)
+    assert "".join(report.cells.get(c, "0") for c in range(294, last + 1)) == u15["final_from_294"]
+    t = read_trace(str(trace))
+    assert len(t.cycles) == 39066 and not t.warnings
+    assert t.end["reason"] == "halt" and t.end["state"] == "J"
+    assert len(t.prompts) == 29  # each distinct prompt stored once
+    assert t.header["program"]["name"] == "U15,2" and t.header["dialect"]["name"] == "schuurmans"
+    assert {c["check"] for c in t.cycles} == {"ok"}
+
+
+SMALL = ["bb2.tm", "bb3.tm", "bb3_ones.tm", "bb4.tm", "binary_addition.tm", "binary_increment.tm",
+         "copy.tm", "palindrome.tm", "unary_multiplication.tm"]
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_every_program_runs_to_the_references_result(name):
+    report = Computer(program(name), load_backend("symbolic")).run()
+    ref = run(load(str(PROGRAMS / name)))
+    assert report.reason == "halt" and report.divergence is None
+    assert (report.steps, report.state, report.head, report.cells) == (
+        ref.steps, ref.state, ref.head, ref.cells)
+    assert report.cycles == ref.steps + 1  # the last call answers op="halt"
+
+
+@pytest.mark.parametrize("name", ["bb5.tm", "bb2x4.tm"])
+def test_long_programs_agree_for_their_first_cycles(name):
+    report = Computer(program(name), load_backend("symbolic"), max_steps=20000).run()
+    ref = run(load(str(PROGRAMS / name)), 20000)
+    assert report.reason == "max_steps" and report.checks == 20000
+    assert (report.state, report.head, report.cells) == (ref.state, ref.head, ref.cells)
+
+
+@pytest.mark.parametrize("fault", ["garbage", "wrong-branch", "oversized", "empty",
+                                   "write-elsewhere", "halt-early", '" op="%[B]" i+=x "'])
+def test_faults_end_in_a_divergence_report_and_a_valid_trace(tmp_path, fault):
+    trace = tmp_path / "t.jsonl"
+    backend = FaultyBackend(fault, at=7)
+    report = Computer(program("u15_2.tm"), backend, trace=str(trace)).run()
+    assert report.reason == "divergence"
+    d = report.divergence
+    assert d.cycle == 7 and d.reason
+    assert d.prompt.endswith("$result\n")
+    assert d.expected["answer"].startswith('" op=')
+    t = read_trace(str(trace))
+    assert not t.warnings and len(t.cycles) == 7
+    assert t.cycles[-1]["check"] == "diverged" and t.divergence["cycle"] == 7
+    assert t.end["reason"] == "divergence"
+
+
+def test_divergence_report_rendering():
+    from rich.console import Console
+    from mannsim.cli.run_cmd import print_report
+    report = Computer(program("bb2.tm"), FaultyBackend("wrong-branch", at=3)).run()
+    console = Console(record=True, width=120)
+    print_report(console, report, program("bb2.tm").machine, "bb2", "faulty", None)
+    text = console.export_text()
+    assert "DIVERGED" in text and "cycle 3" in text and "expected answer" in text
+    assert "model answer" in text and "$result" in text
+
+
+def test_resume_after_a_divergence_retries_from_the_last_good_cycle(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    Computer(program("bb2.tm"), FaultyBackend("wrong-branch", at=3), trace=str(trace)).run()
+    out = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(trace),
+                          "-b", "symbolic", "--json"], capture_output=True, text=True)
+    # resuming replays the 2 good cycles and finishes on the perfect CPU
+    data = json.loads(out.stdout)
+    assert out.returncode == 0 and data["halted"] and data["resumed_from"] == 2
+    assert data["steps"] == 6 and data["tape"] == "1111"
+
+
+def test_sigkill_at_a_random_cycle_then_resume(tmp_path):
+    rng = random.Random()
+    full = tmp_path / "full.jsonl"
+    cut = tmp_path / "cut.jsonl"
+    args = [sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bb2x4.tm"), "-b", "symbolic",
+            "--max-steps", "60000", "--json", "--trace"]
+    subprocess.run(args + [str(full)], check=True, capture_output=True)
+    proc = subprocess.Popen(args + [str(cut)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    wait_for = rng.randint(200, 20000)  # bytes of trace before the kill: a random cycle
+    while time.time() < deadline and (not cut.exists() or cut.stat().st_size < wait_for * 40):
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = read_trace(str(cut))
+    assert before.end is None and 0 < len(before.cycles) < 60000
+    out = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(cut), "-b",
+                          "symbolic", "--json"], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    a, b = read_trace(str(full)).end, read_trace(str(cut)).end
+    for key in ("reason", "cycles", "steps", "state", "head", "tape", "tape_start"):
+        assert a[key] == b[key], key
+    assert data["resumed_from"] == len(before.cycles) and data["cycles"] == 60000
+    assert len(read_trace(str(cut)).cycles) == 60000
+
+
+def test_interrupt_keeps_a_valid_resumable_trace(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    backend = FaultyBackend("none", at=-1)
+    comp = Computer(program("u15_2.tm"), backend, trace=str(trace))
+
+    def interrupt(c):
+        if c.cycles == 1024:
+            raise KeyboardInterrupt
+    comp.progress = interrupt
+    report = comp.run()
+    assert report.reason == "interrupted" and report.cycles == 1024
+    t = read_trace(str(trace))
+    assert t.end["reason"] == "interrupted" and len(t.cycles) == 1024
+    resumed = Computer.resume(str(trace), load_backend("symbolic")).run(append=True)
+    assert resumed.reason == "halt" and resumed.cycles == 39066 and resumed.resumed_from == 1024
+    assert read_trace(str(trace)).end["reason"] == "halt"
+
+
+def test_truncated_trace_reads_to_last_complete_record(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    Computer(program("bb4.tm"), load_backend("symbolic"), trace=str(trace)).run()
+    data = trace.read_bytes()
+    cut = data[: len(data) - 150]
+    trace.write_bytes(cut)
+    t = read_trace(str(trace))
+    assert len(t.warnings) == 1 and "incomplete last record" in t.warnings[0]
+    assert t.end is None and len(t.cycles) >= 100
+
+
+def test_resume_refuses_a_changed_program(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    Computer(program("bb2.tm"), load_backend("symbolic"), trace=str(trace)).run()
+    lines = trace.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["program"]["text"] = header["program"]["text"].replace("A 0 1 R B", "A 0 0 R B")
+    trace.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(trace), "-b",
+                           "symbolic"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "does not match its hash" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_run_json_fields(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bb3.tm"), "-b",
+                          "symbolic", "--json"], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    for key in ("steps", "halted", "final_state", "head", "tape", "backend", "diverged", "cycles",
+                "divergence_step"):
+        assert key in data
+    assert data["diverged"] is False and data["cycles"] == 22 and data["backend"] == "symbolic"
+
+
+def test_memo_answers_repeats_from_cache(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    report = Computer(program("u15_2.tm"), load_backend("symbolic"), trace=str(trace), memo=True).run()
+    assert report.reason == "halt" and report.cached == 39066 - 29
+    t = read_trace(str(trace))
+    assert sum(c["cached"] for c in t.cycles) == 39066 - 29
