@@ -1,0 +1,37 @@
+"""The tokenizer of the prompt language, saved in Hugging Face format.
+
+Pre-tokenization isolates the fixed fragments of the prompt language (``result = "``,
+`` op="%[``, ``]" %[i]="``, ``" i+=1 "``, ``if ``, ``==``, `` then result = "``, ``$result``, a
+newline, ...) and splits everything else (state names, symbols, any other text) into single
+characters; byte-level BPE then learns each fragment as one token. So names and symbols are
+spelled the same way wherever they stand (in the instruction and in the answer), any text can
+be encoded, and ``tokenize(prompt + answer) == tokenize(prompt) + tokenize(answer)``.
+"""
+from __future__ import annotations
+
+import re
+
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+SPECIAL = ["<|pad|>", "<|bos|>", "<|eos|>"]
+FRAGMENTS = [
+    ' then result = "', 'result = "', ' op="halt" ', ' op="%[', ']" %[i]="', '" i+=1 "',
+    '" i-=1 "', '"  "', 'halted="', "$result", "if ", "==", "\n",
+]
+PATTERN = "|".join(re.escape(f) for f in FRAGMENTS) + "|."
+
+
+def train_tokenizer(texts, vocab_size: int = 320):
+    from transformers import PreTrainedTokenizerFast
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PATTERN), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    tok.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|pad|>", bos_token="<|bos|>",
+                                   eos_token="<|eos|>", clean_up_tokenization_spaces=False)
