@@ -71,6 +71,45 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def check_cycle(prog: Program, mem: Memory, t, state_after: str, head: int, assigns, updates,
+                before: dict) -> str | None:
+    """Compare MEMORY after one cycle with the reference transition ``t`` (``None``: halt).
+
+    ``state_after`` is the reference state after the transition (the halting state when
+    ``t`` is None), ``head`` the head before it, ``before`` the values of ``i`` and the head
+    cell before the cycle. Returns what is wrong, or None.
+    """
+    allowed = {"op", "i", str(head)}
+    if prog.named_halts:
+        allowed.add("halted")
+    for label, _ in assigns:
+        if label not in allowed:
+            return f"answer writes {label!r}, which this cycle may not write"
+    for label, _ in updates:
+        if label != "i":
+            return f"answer updates {label!r}, which this cycle may not update"
+    op = mem.get("op")
+    if t is None:
+        if op != HALT:
+            return "the reference machine halts here but op is not 'halt'"
+        if prog.named_halts and prog.state_of(mem) != state_after:
+            return "halted in the wrong halting state"
+        if mem.get("i") != before["i"] or mem.get(str(head)) != before[str(head)]:
+            return "the halting answer changed the tape or the head"
+        return None
+    if op != prog.texts[t.next]:
+        return "op is not the instruction of the next state"
+    try:
+        i = int(mem.get("i", ""))
+    except ValueError:
+        return "i is not an integer"
+    if i != head + t.move:
+        return "head moved to the wrong cell"
+    if mem.get(str(head), mem.default) != prog.codes[t.write]:
+        return "wrong symbol written"
+    return None
+
+
 class Computer:
     """Runs a :class:`Program` on a backend, in lockstep with the reference machine."""
 
@@ -194,36 +233,8 @@ class Computer:
         return None
 
     def _check(self, t, head, read, assigns, updates, before) -> str | None:
-        mem, prog = self.memory, self.program
-        allowed = {"op", "i", str(head)}
-        if prog.named_halts:
-            allowed.add("halted")
-        for label, _ in assigns:
-            if label not in allowed:
-                return f"answer writes {label!r}, which this cycle may not write"
-        for label, _ in updates:
-            if label != "i":
-                return f"answer updates {label!r}, which this cycle may not update"
-        op = mem.get("op")
-        if t is None:
-            if op != HALT:
-                return "the reference machine halts here but op is not 'halt'"
-            if prog.named_halts and prog.state_of(mem) != self.stepper.state:
-                return "halted in the wrong halting state"
-            if mem.get("i") != before["i"] or mem.get(str(head)) != before[str(head)]:
-                return "the halting answer changed the tape or the head"
-            return None
-        if op != prog.texts[t.next]:
-            return "op is not the instruction of the next state"
-        try:
-            i = int(mem.get("i", ""))
-        except ValueError:
-            return "i is not an integer"
-        if i != head + t.move:
-            return "head moved to the wrong cell"
-        if mem.get(str(head), mem.default) != prog.codes[t.write]:
-            return "wrong symbol written"
-        return None
+        return check_cycle(self.program, self.memory, t, self.stepper.state, head, assigns,
+                           updates, before)
 
     def _diverge(self, n, reason, state, head, read, prompt, answer, parsed, t=None) -> Divergence:
         prog, mem, st = self.program, self.memory, self.stepper

@@ -19,6 +19,8 @@ GROUP = "mannsim.backends"
 #: checkout run without being installed).
 BUILTIN = {
     "symbolic": "mannsim.backends.symbolic:SymbolicBackend",
+    "hf": "mannsim.backends.hf:HFBackend",
+    "openai": "mannsim.backends.openai_backend:OpenAIBackend",
 }
 
 

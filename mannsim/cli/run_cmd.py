@@ -16,6 +16,7 @@ from rich.text import Text
 from ..errors import MannsimError
 from ..machine import formats
 from ..machine.simulator import run as run_reference
+from .options import backend_options as backend_options_decorator
 from .render import tape_window
 
 REFERENCE = "reference"
@@ -125,7 +126,10 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
     from ..computer import Computer
     from ..program import compile_program, load_dialect
 
-    backend = load_backend(backend_name, **backend_options)
+    from ..trace import read_trace
+    if resume:
+        dialect_name = read_trace(resume).header.get("dialect", {}).get("name", dialect_name)
+    backend = load_backend(backend_name, stop=load_dialect(dialect_name).stop, **backend_options)
     try:
         if resume:
             comp = Computer.resume(resume, backend, max_steps=max_steps, memo=memo)
@@ -196,8 +200,10 @@ def register(cli, console, format_option):
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
     @click.option("--live/--no-live", default=None,
                   help="Live display (default: on when standard output is a terminal).")
+    @backend_options_decorator
     @format_option()
-    def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, fmt):
+    def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, fmt,
+            backend_options):
         """Run PROGRAM and report steps, state, head and tape.
 
         With --backend reference the machine runs on the fast reference simulator. Any other
@@ -216,6 +222,9 @@ def register(cli, console, format_option):
             if resume or trace or memo:
                 raise click.UsageError("--trace, --resume and --memo need a backend other than "
                                        "'reference' (for example --backend symbolic)")
+            if backend_options:
+                raise click.UsageError(f"--{next(iter(backend_options)).replace('_', '-')} "
+                                       "needs a backend other than 'reference'")
             machine = formats.load(program, fmt)
             code = run_reference_cmd(console, machine, machine.name or program,
                                      10**9 if max_steps is None else max_steps, as_json)
@@ -223,6 +232,6 @@ def register(cli, console, format_option):
             if live is None:
                 live = sys.stdout.isatty() and not as_json
             code = run_computer(console, program_spec=program, fmt=fmt, backend_name=backend,
-                                backend_options={}, dialect_name=dialect, max_steps=max_steps,
+                                backend_options=backend_options, dialect_name=dialect, max_steps=max_steps,
                                 trace=trace, resume=resume, memo=memo, as_json=as_json, live=live)
         sys.exit(code)

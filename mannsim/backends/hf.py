@@ -1,0 +1,289 @@
+"""The ``hf`` backend: a local Hugging Face ``transformers`` causal LM, greedy, offline.
+
+``model`` is a local model folder, a ``.gguf`` file (transformers dequantizes it), or a hub id
+where there is network; without ``model`` the embedded default model shipped in the package is
+used. Remote code is never run, and pickled weights are refused unless ``allow_pickle=True``.
+
+Every TM step is one call, so the default path is fast and exactly greedy:
+
+- **prefix cache**: the KV cache of the previous prompt is kept, cropped to the longest common
+  token prefix with the next prompt (the dialect's boot, and usually more), and only the rest
+  of the prompt is computed;
+- **candidate lookup** (prompt-lookup speculative decoding): the answer copies a line that
+  stands in the prompt, so after each token the continuations of its most recent occurrences
+  in the context (matched by tokens, or by text when a fragment token ends with it) are
+  verified together in one batched forward pass; the longest run the model itself predicts is
+  kept, plus the model's next token. Output is greedy argmax, token for token.
+
+``fast=False`` uses plain ``model.generate`` on the full prompt (the benchmark's baseline).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+from .base import BackendError, Completion
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "mannsim-tiny"
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _sha_files(paths) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(Path(p).name.encode() + b"\0")
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+class HFBackend:
+    name = "hf"
+
+    def __init__(self, model: str | None = None, device: str = "cpu", dtype: str = "float32",
+                 stop: Sequence[str] = ("\n",), max_new_tokens: int = 64, fast: bool = True,
+                 candidates: int = 6, draft_len: int = 24, threads: int | None = None,
+                 allow_pickle: bool = False, **_ignored):
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as e:
+            raise BackendError(f"the hf backend needs torch and transformers ({e})") from None
+        if dtype not in DTYPES:
+            raise BackendError(f"unknown dtype {dtype!r} (choose from {', '.join(DTYPES)})")
+        self.torch = torch
+        if threads:
+            torch.set_num_threads(threads)
+        self.stop = tuple(stop) or ("\n",)
+        self.max_new_tokens = max_new_tokens
+        self.fast = fast
+        self.n_candidates = max(1, candidates)
+        self.draft_len = draft_len
+        self.device = device
+        self.dtype = dtype
+        spec = str(model) if model else str(DEFAULT_MODEL)
+        self.model_spec = spec
+        kwargs = {"trust_remote_code": False, "dtype": getattr(torch, dtype)}
+        path = Path(spec)
+        weights: list[str] = []
+        try:
+            if path.is_file() and path.suffix == ".gguf":
+                folder, kwargs["gguf_file"] = str(path.parent), path.name
+                weights = [str(path)]
+            elif path.is_dir():
+                folder = str(path)
+                weights = [str(p) for p in path.glob("*.safetensors")]
+                pickled = [str(p) for p in path.glob("*.bin")] + [str(p) for p in path.glob("*.pt")]
+                if not weights and pickled and not allow_pickle:
+                    raise BackendError(f"{spec} has only pickled weights (*.bin); pickles can run "
+                                       "code when loaded: pass --allow-pickle to load them anyway")
+                kwargs["use_safetensors"] = bool(weights)
+                weights = weights or pickled
+                if not (path / "config.json").is_file() and "gguf_file" not in kwargs:
+                    raise BackendError(f"{spec} is not a model folder (no config.json)")
+            elif path.exists():
+                raise BackendError(f"{spec} is neither a model folder nor a .gguf file")
+            else:
+                folder = spec  # a hub id: needs network unless it is in the local cache
+                kwargs["use_safetensors"] = not allow_pickle
+            tok_kwargs = {"gguf_file": kwargs["gguf_file"]} if "gguf_file" in kwargs else {}
+            self.tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **tok_kwargs)
+            self.model = AutoModelForCausalLM.from_pretrained(folder, **kwargs).to(device)
+        except BackendError:
+            raise
+        except (OSError, ValueError, RuntimeError, ImportError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise BackendError(f"cannot load model {spec}: {first}") from None
+        self.model.eval()
+        import inspect
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self.weights_sha = _sha_files(weights) if weights else None
+        self._cache = None
+        self._cached_ids: list[int] = []
+        self._text: dict[int, str] = {}
+        self.forward_passes = 0
+        self.calls = 0
+        eos = self.tokenizer.eos_token_id
+        self._eos = {eos} if isinstance(eos, int) else set(eos or [])
+
+    # -- identity ------------------------------------------------------------------------
+    def identity(self) -> dict:
+        return {
+            "name": self.name, "model": self.model_spec, "weights": self.weights_sha,
+            "architecture": type(self.model).__name__,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "decoding": {"method": "greedy", "stop": list(self.stop),
+                         "max_new_tokens": self.max_new_tokens, "dtype": self.dtype,
+                         "device": self.device, "fast_path": self.fast},
+        }
+
+    def close(self) -> None:
+        self._cache = None
+
+    # -- helpers -------------------------------------------------------------------------
+    def _tok_text(self, token: int) -> str:
+        text = self._text.get(token)
+        if text is None:
+            text = self._text[token] = self.tokenizer.decode([token])
+        return text
+
+    def _encode(self, prompt: str) -> list[int]:
+        return self.tokenizer(prompt)["input_ids"]
+
+    def _forward(self, ids, cache, last_only: bool = False):
+        """One forward pass over ``ids`` after ``cache`` (a DynamicCache, extended in place)."""
+        self.forward_passes += 1
+        if cache is None:
+            cache = self._new_cache()
+        kwargs = {self._cache_kw: cache, "use_cache": True}
+        if last_only:
+            kwargs["logits_to_keep"] = 1
+        out = self.model(input_ids=ids, **kwargs)
+        return out.logits, cache
+
+    def _repeat(self, cache, n: int):
+        """A new cache holding ``n`` copies of ``cache`` in the batch dimension."""
+        from transformers import DynamicCache
+        return DynamicCache(ddp_cache_data=[
+            (layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0))
+            for layer in cache.layers])
+
+    def _new_cache(self):
+        from transformers import DynamicCache
+        try:
+            return DynamicCache(config=self.model.config)
+        except TypeError:
+            return DynamicCache()
+
+    def _finish(self, generated: list[int]) -> tuple[str, int, bool]:
+        """Decode up to the first stop string or EOS: (text, tokens used, stopped)."""
+        eos_at = next((n for n, t in enumerate(generated) if t in self._eos), None)
+        body = generated if eos_at is None else generated[:eos_at]
+        full = self.tokenizer.decode(body)
+        hits = [full.find(s) for s in self.stop if s in full]
+        if not hits:
+            return full, len(body) + (eos_at is not None), eos_at is not None
+        text = full[:min(hits)]
+        for n in range(1, len(body) + 1):  # the fewest tokens whose text reaches the stop
+            if any(s in self.tokenizer.decode(body[:n]) for s in self.stop):
+                return text, n, True
+        return text, len(body), True
+
+    def _drafts(self, context: list[int], generated: list[int]) -> list[list[int]]:
+        """Continuations of the places in the context that end like the output so far.
+
+        A place scores by how many trailing output tokens it matches (up to 3); a place whose
+        token merely ends with the last output token's text (a fragment such as
+        ``result = "`` for ``"``) scores 1 as well. Best score first, then most recent.
+        """
+        seq = context + generated
+        last_text = self._tok_text(generated[-1])
+        tail = generated[-3:]
+        scored = []
+        for p in range(len(context) - 1, max(-1, len(context) - 1025), -1):
+            t = context[p]
+            if t == generated[-1]:
+                score = 1
+                while (score < len(tail) and p - score >= 0
+                       and context[p - score] == tail[-1 - score]):
+                    score += 1
+            elif self._tok_text(t).endswith(last_text):
+                score = 1
+            else:
+                continue
+            scored.append((-score, -p))
+        scored.sort()
+        found, seen = [], set()
+        for _, neg_p in scored:
+            p = -neg_p
+            cont = []
+            for u in seq[p + 1: p + 1 + self.draft_len]:
+                cont.append(u)
+                if "\n" in self._tok_text(u):
+                    break
+            key = tuple(cont)
+            if cont and key not in seen:
+                seen.add(key)
+                found.append(cont)
+                if len(found) >= self.n_candidates:
+                    break
+        return found
+
+    # -- generation ----------------------------------------------------------------------
+    def _generate_fast(self, ids: list[int]) -> tuple[list[int], bool]:
+        torch = self.torch
+        common = 0
+        if self._cache is not None:
+            limit = min(len(ids) - 1, len(self._cached_ids))
+            while common < limit and ids[common] == self._cached_ids[common]:
+                common += 1
+        cache = self._cache if common else None
+        self._cache = None  # until this call ends, the stored cache may not match _cached_ids
+        if cache is not None and cache.get_seq_length() > common:
+            cache.crop(-(cache.get_seq_length() - common))
+        logits, cache = self._forward(torch.tensor([ids[common:]], device=self.device), cache,
+                                      last_only=True)
+        generated = [int(logits[0, -1].argmax())]
+        while True:
+            text, used, stopped = self._finish(generated)
+            if stopped or len(generated) >= self.max_new_tokens:
+                self._cache, self._cached_ids = cache, ids + generated[:-1]
+                return generated[:used], not stopped
+            drafts = self._drafts(ids, generated)
+            last = generated[-1]
+            if not drafts:
+                logits, cache = self._forward(torch.tensor([[last]], device=self.device), cache)
+                generated.append(int(logits[0, -1].argmax()))
+                continue
+            width = 1 + max(len(d) for d in drafts)
+            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else last
+            batch = [[last] + d + [pad] * (width - 1 - len(d)) for d in drafts]
+            base = cache.get_seq_length()
+            work = cache if len(drafts) == 1 else self._repeat(cache, len(drafts))
+            logits, work = self._forward(torch.tensor(batch, device=self.device), work)
+            preds = logits.argmax(-1).tolist()
+            best, best_acc = 0, -1
+            for b, d in enumerate(drafts):
+                acc = 0
+                while acc < len(d) and preds[b][acc] == d[acc]:
+                    acc += 1
+                if acc > best_acc:
+                    best, best_acc = b, acc
+            if len(drafts) > 1:
+                work.batch_select_indices(torch.tensor([best], device=self.device))
+            keep = base + 1 + best_acc
+            if work.get_seq_length() > keep:
+                work.crop(-(work.get_seq_length() - keep))
+            cache = work
+            generated += drafts[best][:best_acc] + [preds[best][best_acc]]
+
+    def _generate_plain(self, ids: list[int]) -> tuple[list[int], bool]:
+        torch = self.torch
+        self.forward_passes += 1  # counted per call; generate's own steps are not visible
+        inp = torch.tensor([ids], device=self.device)
+        pad = self.tokenizer.pad_token_id
+        out = self.model.generate(inp, attention_mask=torch.ones_like(inp),
+                                  max_new_tokens=self.max_new_tokens, do_sample=False,
+                                  stop_strings=list(self.stop), tokenizer=self.tokenizer,
+                                  pad_token_id=pad if pad is not None else next(iter(self._eos), 0))
+        generated = out[0, len(ids):].tolist()
+        text, used, stopped = self._finish(generated)
+        return generated[:used], not stopped
+
+    def complete(self, prompts: Sequence[str]) -> list[Completion]:
+        out = []
+        with self.torch.inference_mode():
+            for prompt in prompts:
+                t0 = time.perf_counter()
+                ids = self._encode(prompt)
+                generated, truncated = (self._generate_fast if self.fast else self._generate_plain)(ids)
+                text, _, _ = self._finish(generated)
+                self.calls += 1
+                out.append(Completion(text, tokens_in=len(ids), tokens_out=len(generated),
+                                      latency=time.perf_counter() - t0, truncated=truncated))
+        return out

@@ -1,0 +1,42 @@
+"""Options shared by the commands that talk to a backend."""
+from __future__ import annotations
+
+import functools
+
+import click
+
+BACKEND_OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "base_url", "api_key",
+                   "api_mode", "timeout", "retries")
+
+
+def backend_options(f):
+    """--model, --device, --dtype, --threads, --allow-pickle, --base-url, --api-key, --api-mode,
+    --timeout, --retries (each reaches the backend only when given)."""
+    decorators = [
+        click.option("--model", "-m", help="hf: a model folder, a .gguf file or a hub id "
+                     "(default: the embedded model); openai: the model name."),
+        click.option("--device", help="hf: torch device (default cpu)."),
+        click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]),
+                     help="hf: weights dtype (default float32)."),
+        click.option("--threads", type=click.IntRange(min=1), help="hf: torch CPU threads."),
+        click.option("--allow-pickle", is_flag=True, default=None,
+                     help="hf: allow pickled (*.bin) weights, which can run code when loaded."),
+        click.option("--base-url", help="openai: server URL (default $OPENAI_BASE_URL, else OpenAI)."),
+        click.option("--api-key", help="openai: API key (default $OPENAI_API_KEY; a dummy key "
+                     "for local servers). Never written to traces or logs.", show_default=False),
+        click.option("--api-mode", type=click.Choice(["completions", "chat"]),
+                     help="openai: /v1/completions (default) or /v1/chat/completions."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), help="openai: seconds per request."),
+        click.option("--retries", type=click.IntRange(min=0), help="openai: retries on 429/5xx/"
+                     "connection errors, with backoff."),
+    ]
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        options = {k: kwargs.pop(k) for k in BACKEND_OPTIONS}
+        kwargs["backend_options"] = {k: v for k, v in options.items() if v is not None}
+        return f(*args, **kwargs)
+
+    for d in reversed(decorators):
+        wrapper = d(wrapper)
+    return wrapper

@@ -1,0 +1,81 @@
+"""``mannsim verify``: every distinct prompt of a program put to a backend once."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.table import Table
+
+from ..machine import formats
+from .options import backend_options as backend_options_decorator
+
+
+def register(cli, console, format_option):
+    @cli.command()
+    @click.argument("program")
+    @click.option("--backend", "-b", default="symbolic", show_default=True, metavar="NAME",
+                  help="The backend to verify (see `mannsim backends`).")
+    @click.option("--dialect", "-d", default="schuurmans", show_default=True,
+                  help="Prompt dialect (a folder under prompts/, or a path).")
+    @click.option("--json", "json_path", type=click.Path(dir_okay=False),
+                  help="Write the JSON report (a certificate) here; '-' for standard output.")
+    @backend_options_decorator
+    @format_option()
+    def verify(program, backend, dialect, json_path, fmt, backend_options):
+        """Put every distinct (state, symbol) prompt of PROGRAM to a backend once.
+
+        Each answer is checked textually and by its effect (next instruction, symbol written,
+        head move, halt). If every case passes, model plus memory simulates the machine exactly
+        (by induction on the steps). Exit code 0 only when all cases pass.
+        """
+        from ..backends import load_backend
+        from ..program import compile_program, load_dialect
+        from ..verify import certificate, verify as run_verify
+
+        d = load_dialect(dialect)
+        prog = compile_program(formats.load(program, fmt), d)
+        be = load_backend(backend, stop=d.stop, **backend_options)
+        try:
+            results = run_verify(prog, be)
+            report = certificate(prog, be, results)
+        finally:
+            be.close()
+        if json_path == "-":
+            click.echo(json.dumps(report, indent=1))
+        else:
+            if json_path:
+                with open(json_path, "w", encoding="utf-8") as f:
+                    json.dump(report, f, indent=1)
+            _table(console, prog, results, report, backend)
+        sys.exit(0 if report["verdict"] == "pass" else 1)
+
+
+def _table(console, prog, results, report, backend):
+    m = prog.machine
+    cell = {}
+    for r in results:
+        for q in r.states:
+            for s in r.symbols:
+                cell[(q, s)] = r
+    table = Table(title=f"verify {m.name or ''} on {backend} ({prog.dialect.name} dialect)")
+    table.add_column("state", style="bold")
+    for s in m.symbols:
+        table.add_column(f"read {s}")
+    for q in m.states:
+        row = []
+        for s in m.symbols:
+            r = cell[(q, s)]
+            if r.passed:
+                row.append("[green]✓[/]" + ("" if r.textual else " [dim](same effect)[/]"))
+            else:
+                row.append(f"[red]✗[/] {r.answer[:40]!r}")
+        table.add_row(q, *row)
+    console.print(table)
+    failed = [r for r in results if not r.passed]
+    for r in failed[:10]:
+        console.print(f"[red]✗[/] {'/'.join(r.states)} reading {'/'.join(r.symbols)}: {r.problem}\n"
+                      f"   expected {r.expected}\n   got      {r.answer!r}")
+    verdict = "[green]PASS[/]" if report["verdict"] == "pass" else "[red]FAIL[/]"
+    console.print(f"{verdict}: {report['passed']}/{report['total']} distinct cases "
+                  f"({report['textual']} textually exact)")

@@ -1,0 +1,131 @@
+"""Real HTTP servers for the openai backend tests, on loopback only.
+
+``transformers_serve`` starts ``transformers serve`` with the embedded model. ``FaultProxy`` is a
+small real HTTP server in front of it that can answer 500 or 429, answer too slowly, send
+malformed JSON, or stop and start again; requests it lets through are forwarded unchanged.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port: int, path: str, timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.25)
+    return False
+
+
+class TransformersServe:
+    def __init__(self, model: str):
+        self.model = model
+        self.port = free_port()
+        exe = Path(sys.executable).with_name("transformers")
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error")
+        self.proc = subprocess.Popen(
+            [str(exe), "serve", model, "--host", "127.0.0.1", "--port", str(self.port),
+             "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        if not wait_http(self.port, "/health", 120):
+            self.stop()
+            raise RuntimeError("transformers serve did not start: "
+                               + self.proc.stderr.read().decode(errors="replace")[-2000:])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class FaultProxy:
+    """Forwards to ``upstream_port``; ``plan`` is a list of faults applied to the next requests
+    ('500', '429', 'slow', 'malformed', 'ok'); after it runs out every request is forwarded."""
+
+    def __init__(self, upstream_port: int, delay: float = 3.0):
+        self.upstream_port = upstream_port
+        self.delay = delay
+        self.plan: list[str] = []
+        self.requests = 0
+        self.port = free_port()
+        self.server = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                proxy.requests += 1
+                fault = proxy.plan.pop(0) if proxy.plan else "ok"
+                if fault in ("500", "429"):
+                    self._send(int(fault), b'{"error": {"message": "injected fault"}}')
+                    return
+                if fault == "malformed":
+                    self._send(200, b'{"choices": [ this is not json')
+                    return
+                if fault == "slow":
+                    time.sleep(proxy.delay)
+                c = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
+                c.request("POST", self.path, body, {"content-type": "application/json"})
+                r = c.getresponse()
+                self._send(r.status, r.read())
+
+            def _send(self, status, data):
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def completion_body(text: str) -> bytes:
+    return json.dumps({"id": "x", "object": "text_completion", "created": 0, "model": "m",
+                       "choices": [{"index": 0, "text": text, "finish_reason": "stop"}]}).encode()

@@ -1,0 +1,169 @@
+"""Language-model backends on a real model: hf (in process) and openai (a real local server)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PROGRAMS
+from mannsim.backends import BackendError, load_backend, registry
+from mannsim.backends.hf import DEFAULT_MODEL
+from mannsim.machine import load
+from mannsim.program import compile_program, load_dialect
+from servers import FaultProxy, TransformersServe
+
+DIALECT = load_dialect("schuurmans")
+
+
+def cases(name):
+    return compile_program(load(str(PROGRAMS / name)), DIALECT).cases()
+
+
+@pytest.fixture(scope="module")
+def hf():
+    backend = load_backend("hf", stop=DIALECT.stop, threads=1)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = TransformersServe(str(DEFAULT_MODEL))
+    yield s
+    s.stop()
+
+
+def test_registry_lists_builtins_through_entry_points():
+    from importlib.metadata import entry_points
+    names = {ep.name for ep in entry_points(group="mannsim.backends")}
+    assert {"symbolic", "hf", "openai"} <= names
+    assert {"symbolic", "hf", "openai"} <= set(registry())
+    out = subprocess.run([sys.executable, "-m", "mannsim", "backends"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "hf" in out and "openai" in out and "symbolic" in out
+
+
+def test_hf_fast_path_equals_plain_generate(hf):
+    plain = load_backend("hf", stop=DIALECT.stop, fast=False, threads=1)
+    prompts = [c.prompt for name in ("u15_2.tm", "bb2x4.tm", "palindrome.tm") for c in cases(name)]
+    before = hf.forward_passes
+    fast_out = hf.complete(prompts)
+    passes = (hf.forward_passes - before) / len(prompts)
+    plain_out = plain.complete(prompts)
+    assert [c.text for c in fast_out] == [c.text for c in plain_out]
+    assert passes < 4
+    assert all(c.tokens_in > 0 for c in fast_out)
+
+
+def test_hf_identity_hashes_the_weights(hf):
+    ident = hf.identity()
+    assert ident["name"] == "hf" and len(ident["weights"]) == 64
+    assert ident["decoding"]["method"] == "greedy" and ident["decoding"]["stop"] == ["\n"]
+
+
+def test_hf_refuses_pickled_weights(tmp_path):
+    import shutil
+
+    import torch
+    folder = tmp_path / "pickled"
+    shutil.copytree(DEFAULT_MODEL, folder)
+    from safetensors.torch import load_file
+    state = load_file(str(folder / "model.safetensors"))
+    (folder / "model.safetensors").unlink()
+    torch.save(state, folder / "pytorch_model.bin")
+    with pytest.raises(BackendError, match="pickled"):
+        load_backend("hf", model=str(folder))
+    backend = load_backend("hf", model=str(folder), allow_pickle=True)
+    assert backend.identity()["weights"]
+
+
+def test_hf_bad_model_path_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "bb2.tm"),
+                           "-b", "hf", "--model", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a model folder" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_openai_backend_equals_hf_on_every_verify_case(server, hf):
+    oa = load_backend("openai", base_url=server.url, model=str(DEFAULT_MODEL), stop=DIALECT.stop)
+    for name in ("u15_2.tm", "binary_addition.tm"):
+        prompts = [c.prompt for c in cases(name)]
+        assert [c.text for c in oa.complete(prompts)] == [c.text for c in hf.complete(prompts)]
+    ident = oa.identity()
+    assert ident["decoding"]["temperature"] == 0 and ident["decoding"]["top_p"] == 1
+    assert ident["decoding"]["stop"] == ["\n"] and "seed" in ident["decoding"]
+
+
+def test_openai_chat_mode(server, hf):
+    oa = load_backend("openai", base_url=server.url, model=str(DEFAULT_MODEL), stop=DIALECT.stop,
+                      api_mode="chat")
+    prompts = [c.prompt for c in cases("bb2.tm")]
+    assert [c.text for c in oa.complete(prompts)] == [c.text for c in hf.complete(prompts)]
+
+
+def test_openai_retries_then_succeeds_and_times_out(server, tmp_path):
+    proxy = FaultProxy(server.port, delay=3.0)
+    try:
+        oa = load_backend("openai", base_url=proxy.url, model=str(DEFAULT_MODEL),
+                          stop=DIALECT.stop, retries=3, backoff=0.05, timeout=1.5)
+        prompt = cases("bb2.tm")[0].prompt
+        expected = oa.complete([prompt])[0].text
+        proxy.plan = ["500", "429", "500"]
+        assert oa.complete([prompt])[0].text == expected  # three failures, then success
+        proxy.plan = ["slow", "ok"]
+        assert oa.complete([prompt])[0].text == expected  # a timeout, retried
+        proxy.plan = ["500"] * 4
+        with pytest.raises(BackendError, match="kept failing"):
+            oa.complete([prompt])
+        proxy.plan = ["malformed"]
+        with pytest.raises(BackendError):
+            oa.complete([prompt])
+    finally:
+        proxy.stop()
+
+
+def test_openai_unreachable_server_is_one_line(tmp_path):
+    from servers import free_port
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bb2.tm"),
+                           "-b", "openai", "--base-url", url, "--retries", "1",
+                           "--trace", str(tmp_path / "t.jsonl")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"mannsim: error: server at {url} is unreachable "
+                                                "(after 2 attempts)"]
+
+
+def test_server_killed_mid_run_then_resume(server, tmp_path):
+    from mannsim.computer import Computer
+    from mannsim.trace import read_trace
+    proxy = FaultProxy(server.port)
+    trace = tmp_path / "t.jsonl"
+    key = "sk-test-SECRET-key-123"
+    try:
+        oa = load_backend("openai", base_url=proxy.url, model=str(DEFAULT_MODEL), api_key=key,
+                          stop=DIALECT.stop, retries=1, backoff=0.05, timeout=5)
+        prog = compile_program(load(str(PROGRAMS / "bb3.tm")), DIALECT)
+        comp = Computer(prog, oa, trace=str(trace))
+
+        def kill(c):
+            if c.cycles == 8:
+                proxy.stop()
+        comp.progress = kill
+        comp.PROGRESS_EVERY = 1
+        report = comp.run()
+        assert report.reason == "error" and "unreachable" in report.error
+        t = read_trace(str(trace))
+        assert t.end["reason"] == "error" and len(t.cycles) == 8 and not t.warnings
+    finally:
+        proxy.stop()
+    proxy2 = FaultProxy(server.port)
+    try:
+        oa = load_backend("openai", base_url=proxy2.url, model=str(DEFAULT_MODEL), api_key=key,
+                          stop=DIALECT.stop)
+        resumed = Computer.resume(str(trace), oa)
+        assert resumed.cycles == 8
+        resumed.run(append=True)
+    finally:
+        proxy2.stop()
+    assert key not in trace.read_text()
