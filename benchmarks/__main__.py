@@ -5,9 +5,10 @@ import argparse
 import json
 import sys
 
-from . import loop, reference
+from . import hf, loop, model, reference
 
-BENCHES = {"reference": reference.bench, "loop": loop.bench}
+BENCHES = {"reference": reference.bench, "loop": loop.bench, "hf": hf.bench,
+           "fresh": model.fresh_machines, "u15-model": model.u15_end_to_end}
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ Records (each a JSON object on its own line, told apart by ``"t"``):
 
 A trace cut off mid-record (a killed run) is read up to its last complete record.
 """
+from .index import TraceIndex
 from .io import FORMAT, VERSION, Trace, TraceError, TraceWriter, read_trace
 
-__all__ = ["FORMAT", "VERSION", "Trace", "TraceError", "TraceWriter", "read_trace"]
+__all__ = ["FORMAT", "VERSION", "Trace", "TraceError", "TraceIndex", "TraceWriter", "read_trace"]

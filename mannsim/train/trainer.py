@@ -103,6 +103,7 @@ def main(argv=None):
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--max-minutes", type=float, default=0)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--init", help="continue from this checkpoint folder (model and tokenizer)")
     args = ap.parse_args(argv)
 
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -116,8 +117,12 @@ def main(argv=None):
     dialect = load_dialect(args.dialect)
     held = held_out_rows(dialect, ROOT / "programs")
     stream = blocks(dialect, rng, held)
-    corpus = [b + a + "\n" for b, a in (next(stream) for _ in range(5000))] + [dialect.boot]
-    tok = train_tokenizer(corpus)
+    if args.init:
+        from transformers import AutoTokenizer
+        tok = AutoTokenizer.from_pretrained(args.init)
+    else:
+        corpus = [b + a + "\n" for b, a in (next(stream) for _ in range(5000))] + [dialect.boot]
+        tok = train_tokenizer(corpus)
     boot_ids, boot_labels = boot_with_labels(tok, dialect.boot)
     config = LlamaConfig(
         vocab_size=len(tok), hidden_size=args.hidden, num_hidden_layers=args.layers,
@@ -125,7 +130,8 @@ def main(argv=None):
         intermediate_size=args.hidden * 2, max_position_embeddings=2048, rope_theta=10000.0,
         tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id)
-    model = LlamaForCausalLM(config).to(device)
+    model = (LlamaForCausalLM.from_pretrained(args.init) if args.init
+             else LlamaForCausalLM(config)).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     warmup = max(1, args.steps // 20)

@@ -1,0 +1,102 @@
+"""``mannsim trace``: show, stats and view a run's trace."""
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from ..trace import TraceIndex
+from ..trace.views import boot_folded, cycle_view, parse_steps, stats
+
+
+def _open(path, err_console) -> TraceIndex:
+    ix = TraceIndex(path)
+    for w in ix.warnings:
+        err_console.print(f"mannsim: warning: {w}", markup=False, highlight=False)
+    return ix
+
+
+def tape_text(window, head) -> Text:
+    t = Text()
+    for c, sym in window:
+        t.append(sym, style="bold reverse" if c == head else "")
+    return t
+
+
+def register(cli, console, err_console):
+    @cli.group()
+    def trace():
+        """Inspect a run's trace (written by `mannsim run --trace FILE`)."""
+
+    @trace.command()
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--steps", help="Cycles A:B (1-based, inclusive), e.g. 1:20 or 39000: .")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per cycle.")
+    @click.option("--prompt", is_flag=True, help="Also print each prompt (boot folded).")
+    def show(file, steps, as_json, prompt):
+        """Print cycles of FILE: state, head, tape, answer, writes, check, latency."""
+        ix = _open(file, err_console)
+        try:
+            span = parse_steps(steps, len(ix))
+        except ValueError:
+            raise click.BadParameter("use A:B with integers", param_hint="--steps") from None
+        for k in span:
+            v = cycle_view(ix, k)
+            if as_json:
+                v = dict(v)
+                v["tape"] = "".join(s for _, s in v["tape"])
+                if not prompt:
+                    v.pop("prompt_text", None)
+                click.echo(json.dumps(v, ensure_ascii=False))
+                continue
+            mark = "[green]✓[/]" if v.get("check") == "ok" else "[red]✗[/]"
+            console.print(f"{mark} [bold]{k:>6}[/] state {v.get('state')}  head {v.get('head')}  "
+                          f"read {v.get('read')}  {v.get('ms', 0):.2f} ms  "
+                          f"tokens {v.get('tin', 0)}/{v.get('tout', 0)}"
+                          + ("  [cyan]cached[/]" if v.get("cached") else ""))
+            console.print("        tape   ", tape_text(v["tape"], v.get("head")), sep="")
+            console.print(f"        answer {v.get('answer')!r}", markup=False, highlight=False)
+            console.print(f"        writes {v.get('writes')} updates {v.get('updates')}",
+                          markup=False, highlight=False)
+            if prompt:
+                console.print(Text("        " + boot_folded(v["prompt_text"]).replace("\n", "\n        ")))
+            if "divergence" in v:
+                d = v["divergence"]
+                console.print(f"        [red]divergence: {d.get('reason')}[/]")
+                console.print(f"        expected {d.get('expected')}", markup=False)
+                console.print(f"        actual   {d.get('actual')}", markup=False)
+
+    @trace.command("stats")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+    def stats_cmd(file, as_json):
+        """Cycles, distinct prompts, (state, symbol) counts, latency, tokens, cache hits."""
+        s = stats(_open(file, err_console))
+        if as_json:
+            click.echo(json.dumps(s))
+            return
+        lat = s["latency_ms"]
+        console.print(f"[bold]{s['program']}[/] on {s['backend']}: {s['cycles']:,} cycles, "
+                      f"{s['distinct_prompts']} distinct prompts, ended: {s['end'] or '(no end record)'}")
+        console.print(f"latency ms  p50 {lat['p50']:.3f}  p90 {lat['p90']:.3f}  p99 {lat['p99']:.3f}  "
+                      f"max {lat['max']:.3f}  mean {lat['mean']:.3f}")
+        console.print(f"tokens in {s['tokens_in']:,}  out {s['tokens_out']:,}   cache hit rate "
+                      f"{s['cache_hit_rate']:.1%}")
+        if s["first_divergence"]:
+            console.print(f"[red]first divergence at cycle {s['first_divergence']}[/] "
+                          f"({s['model_ms_to_first_divergence']} ms of model time before it)")
+        table = Table(title="cycles per (state, symbol read)")
+        table.add_column("state, symbol")
+        table.add_column("cycles", justify="right")
+        for pair, count in s["pairs"].items():
+            table.add_row(pair, f"{count:,}")
+        console.print(table)
+
+    @trace.command()
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def view(file):
+        """Step through FILE interactively (keys: ? for help)."""
+        from ..viewer import TraceViewer
+        TraceViewer(_open(file, err_console)).run()

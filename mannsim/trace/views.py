@@ -1,0 +1,81 @@
+"""What the trace commands show, as plain data (the CLI renders it)."""
+from __future__ import annotations
+
+from collections import Counter
+
+from .index import TraceIndex
+
+
+def parse_steps(spec: str | None, n: int) -> range:
+    """``A:B`` (1-based, inclusive; either side may be empty), ``A``, or everything."""
+    if not spec:
+        return range(1, n + 1)
+    if ":" in spec:
+        a, b = spec.split(":", 1)
+        lo = int(a) if a.strip() else 1
+        hi = int(b) if b.strip() else n
+    else:
+        lo = hi = int(spec)
+    return range(max(1, lo), min(n, hi) + 1)
+
+
+def boot_folded(prompt: str) -> str:
+    """The instruction part of a prompt: from its last ``result = `` line on."""
+    k = prompt.rfind("\nresult = ")
+    return prompt if k < 0 else prompt[k + 1:]
+
+
+def cycle_view(ix: TraceIndex, k: int, radius: int = 12) -> dict:
+    rec = ix.cycle(k)
+    state, head, cells = ix.config_before(k)
+    machine = ix._stepper.machine
+    blank = machine.blank
+    window = [(c, cells.get(c, blank)) for c in range(head - radius, head + radius + 1)]
+    view = dict(rec)
+    view["tape"] = window
+    view["prompt_text"] = ix.prompts.get(str(rec.get("prompt")), "")
+    if ix.divergence is not None and int(ix.divergence.get("cycle", -1)) == k:
+        view["divergence"] = ix.divergence
+    return view
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
+    return s[k]
+
+
+def stats(ix: TraceIndex) -> dict:
+    pairs: Counter = Counter()
+    latencies, tin, tout, cached = [], 0, 0, 0
+    first_div, ms_to_div = None, 0.0
+    for k in range(1, len(ix) + 1):
+        rec = ix.cycle(k)
+        pairs[(str(rec.get("state")), str(rec.get("read")))] += 1
+        ms = float(rec.get("ms") or 0)
+        latencies.append(ms)
+        tin += int(rec.get("tin") or 0)
+        tout += int(rec.get("tout") or 0)
+        cached += bool(rec.get("cached"))
+        if first_div is None:
+            ms_to_div += ms
+            if rec.get("check") != "ok":
+                first_div = k
+    n = len(ix)
+    return {
+        "cycles": n,
+        "distinct_prompts": len(ix.prompts),
+        "pairs": {f"{q},{s}": c for (q, s), c in sorted(pairs.items())},
+        "latency_ms": {"p50": percentile(latencies, 50), "p90": percentile(latencies, 90),
+                       "p99": percentile(latencies, 99), "max": max(latencies, default=0.0),
+                       "mean": sum(latencies) / n if n else 0.0},
+        "tokens_in": tin, "tokens_out": tout,
+        "cache_hit_rate": cached / n if n else 0.0,
+        "first_divergence": first_div,
+        "model_ms_to_first_divergence": round(ms_to_div, 3) if first_div else None,
+        "end": (ix.end or {}).get("reason"),
+        "backend": (ix.header.get("backend") or {}).get("name"),
+        "program": (ix.header.get("program") or {}).get("name"),
+    }

@@ -1,0 +1,170 @@
+"""``mannsim trace view``: an interactive step-through viewer for traces (Textual).
+
+Each cycle shows the step, state, head, symbol read, the tape around the head (from the
+reference machine, which the trace's checks tie to MEMORY), the prompt with its constant boot
+folded away (collapsible), the raw model answer, what it parsed to, the reference check,
+latency, tokens and whether it came from the cache. The trace is indexed, not parsed, when
+opened, so a 40,000-cycle trace opens at once.
+"""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Collapsible, Footer, Input, Static
+
+from .trace import TraceIndex
+from .trace.views import boot_folded, cycle_view
+
+HELP = """\
+keys
+  → / n        next cycle            ← / p        previous cycle
+  + / -        jump 10               pgdn / pgup  jump 100
+  home / end   first / last cycle    g            go to cycle …
+  d            first divergence      s            search by state …
+  ?            this help             q            quit"""
+
+
+class TraceViewer(App):
+    CSS = """
+    #title { background: $primary; color: $text; padding: 0 1; }
+    #status, #tape, #answer, #check { padding: 0 1; }
+    #ask { dock: bottom; display: none; }
+    #help { display: none; padding: 1 2; border: round $accent; }
+    """
+    BINDINGS = [
+        Binding("right,n", "move(1)", "next"), Binding("left,p", "move(-1)", "prev"),
+        Binding("plus,equals_sign", "move(10)", "+10", show=False),
+        Binding("minus", "move(-10)", "-10", show=False),
+        Binding("pagedown", "move(100)", "+100", show=False),
+        Binding("pageup", "move(-100)", "-100", show=False),
+        Binding("home", "first", "first", show=False), Binding("end", "last", "last", show=False),
+        Binding("g", "ask('goto')", "go to"), Binding("d", "divergence", "divergence"),
+        Binding("s", "ask('state')", "search state"), Binding("question_mark", "help", "help"),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(self, index: TraceIndex, start: int = 1):
+        super().__init__()
+        self.ix = index
+        self.k = min(max(1, start), max(1, len(index)))
+        self.asking: str | None = None
+        self.message = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        with VerticalScroll():
+            yield Static(id="status")
+            yield Static(id="tape")
+            yield Static(id="check")
+            yield Static(id="answer")
+            with Collapsible(title="prompt (boot folded)", collapsed=False, id="prompt-box"):
+                yield Static(id="prompt")
+            yield Static(HELP, id="help")
+        yield Input(id="ask")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    # -- rendering -----------------------------------------------------------------------
+    def texts(self) -> dict[str, str]:
+        """What the screen shows, as plain text by panel (used by the tests)."""
+        return {name: str(self.query_one(f"#{name}", Static).content)
+                for name in ("title", "status", "tape", "check", "answer", "prompt")}
+
+    def refresh_view(self) -> None:
+        n = len(self.ix)
+        head = self.ix.header
+        title = (f"{(head.get('program') or {}).get('name') or self.ix.path} on "
+                 f"{(head.get('backend') or {}).get('name')}   cycle {self.k:,} / {n:,}")
+        if self.message:
+            title += f"   — {self.message}"
+        self.query_one("#title", Static).update(title)
+        if n == 0:
+            self.query_one("#status", Static).update("(no cycles in this trace)")
+            return
+        v = cycle_view(self.ix, self.k)
+        self.query_one("#status", Static).update(
+            f"step {self.k}   state {v.get('state')}   head {v.get('head')}   read "
+            f"{v.get('read')}   latency {float(v.get('ms') or 0):.3f} ms   tokens "
+            f"{v.get('tin', 0)} in / {v.get('tout', 0)} out   "
+            + ("cached" if v.get("cached") else "model call"))
+        tape = Text("tape  ")
+        caret = "      "
+        for c, sym in v["tape"]:
+            tape.append(sym, style="bold reverse" if c == v.get("head") else "")
+            caret += ("^" if c == v.get("head") else " ") * len(sym)
+        tape.append("\n" + caret + f"  cell {v.get('head')}")
+        self.query_one("#tape", Static).update(tape)
+        ok = v.get("check") == "ok"
+        check = Text("check ✓ matches the reference machine" if ok else
+                     "check ✗ diverged from the reference machine",
+                     style="green" if ok else "bold red")
+        d = v.get("divergence")
+        if d:
+            check.append(f"\n  {d.get('reason')}\n  expected {d.get('expected')}\n  actual   "
+                         f"{d.get('actual')}")
+        self.query_one("#check", Static).update(check)
+        answer = Text("answer  ")
+        answer.append(repr(v.get("answer")), style="cyan")
+        answer.append(f"\nwrites  {v.get('writes')}\nupdates {v.get('updates')}")
+        self.query_one("#answer", Static).update(answer)
+        self.query_one("#prompt", Static).update(Text(boot_folded(v.get("prompt_text") or "")))
+
+    # -- actions -------------------------------------------------------------------------
+    def go(self, k: int, message: str = "") -> None:
+        self.k = min(max(1, k), max(1, len(self.ix)))
+        self.message = message
+        self.refresh_view()
+
+    def action_move(self, delta: int) -> None:
+        self.go(self.k + delta)
+
+    def action_first(self) -> None:
+        self.go(1)
+
+    def action_last(self) -> None:
+        self.go(len(self.ix))
+
+    def action_divergence(self) -> None:
+        k = self.ix.first_divergence()
+        if k is None:
+            self.go(self.k, "no divergence in this trace")
+        else:
+            self.go(k, f"first divergence: cycle {k}")
+
+    def action_help(self) -> None:
+        box = self.query_one("#help", Static)
+        box.display = not box.display
+
+    def action_ask(self, what: str) -> None:
+        self.asking = what
+        box = self.query_one("#ask", Input)
+        box.placeholder = "go to cycle:" if what == "goto" else "next cycle in state:"
+        box.value = ""
+        box.display = True
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        box = self.query_one("#ask", Input)
+        box.display = False
+        value = event.value.strip()
+        if self.asking == "goto":
+            try:
+                self.go(int(value.replace(",", "")))
+            except ValueError:
+                self.go(self.k, f"not a cycle number: {value!r}")
+        elif self.asking == "state":
+            self.search_state(value)
+        self.asking = None
+
+    def search_state(self, state: str) -> None:
+        n = len(self.ix)
+        for step in range(1, n + 1):
+            k = (self.k + step - 1) % n + 1
+            if str(self.ix.cycle(k).get("state")) == state:
+                self.go(k, f"state {state} at cycle {k}")
+                return
+        self.go(self.k, f"state {state!r} never occurs")

@@ -1,0 +1,127 @@
+"""The trace viewer (Textual, headless via its pilot) and the trace commands."""
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend
+from mannsim.backends import load_backend
+from mannsim.computer import Computer
+from mannsim.machine import load
+from mannsim.program import compile_program, load_dialect
+from mannsim.trace import TraceIndex
+from mannsim.viewer import TraceViewer
+
+DIALECT = load_dialect("schuurmans")
+
+
+@pytest.fixture(scope="module")
+def u15_trace(tmp_path_factory):
+    path = tmp_path_factory.mktemp("t") / "u15.jsonl"
+    prog = compile_program(load(str(PROGRAMS / "u15_2.tm")), DIALECT)
+    Computer(prog, load_backend("symbolic"), trace=str(path)).run()
+    return path
+
+
+@pytest.fixture(scope="module")
+def diverged_trace(tmp_path_factory):
+    path = tmp_path_factory.mktemp("t") / "div.jsonl"
+    prog = compile_program(load(str(PROGRAMS / "u15_2.tm")), DIALECT)
+    Computer(prog, FaultyBackend("wrong-branch", at=500), trace=str(path)).run()
+    return path
+
+
+def run_pilot(path, keys_and_checks):
+    async def main():
+        app = TraceViewer(TraceIndex(str(path)))
+        async with app.run_test(size=(120, 40)) as pilot:
+            for keys, check in keys_and_checks:
+                if keys:
+                    await pilot.press(*keys)
+                check(app.texts())
+    asyncio.run(main())
+
+
+def test_viewer_steps_through_the_u15_trace(u15_trace):
+    def at_start(t):
+        assert "step 1 " in t["status"] and "state A" in t["status"] and "head 295" in t["status"]
+        assert "cycle 1 / 39,066" in t["title"]
+        assert "^" in t["tape"] and "cell 295" in t["tape"]
+        assert "✓" in t["check"]
+        assert t["prompt"].startswith("result = ") and "if 0==1 then" in t["prompt"]
+        assert "op=\"%[B]\"" in t["answer"]
+
+    def second(t):
+        assert "step 2 " in t["status"] and "state B" in t["status"] and "head 296" in t["status"]
+
+    def last(t):
+        assert "step 39066" in t["status"] and "state J" in t["status"] and "head 0" in t["status"]
+        assert "op=\"halt\"" in t["answer"]
+
+    def jumped(t):
+        assert "step 1000 " in t["status"]
+
+    def plus_ten(t):
+        assert "step 1010 " in t["status"]
+
+    def found_j(t):
+        assert "state J" in t["status"] and "state J at cycle" in t["title"]
+
+    def no_div(t):
+        assert "no divergence" in t["title"]
+
+    run_pilot(u15_trace, [
+        ((), at_start), (("right",), second), (("left", "left"), at_start), (("end",), last),
+        (("g", "1", "0", "0", "0", "enter"), jumped), (("plus",), plus_ten),
+        (("s", "J", "enter"), found_j), (("d",), no_div), (("home",), at_start),
+    ])
+
+
+def test_viewer_jumps_to_the_divergence(diverged_trace):
+    def diverged(t):
+        assert "first divergence: cycle 500" in t["title"] and "step 500 " in t["status"]
+        assert "✗" in t["check"] and "expected" in t["check"] and "actual" in t["check"]
+
+    run_pilot(diverged_trace, [(("d",), diverged)])
+
+
+def test_index_opens_fast_and_reads_truncated_traces(u15_trace, tmp_path):
+    ix = TraceIndex(str(u15_trace))
+    assert len(ix) == 39066 and len(ix.prompts) == 29 and ix.end["reason"] == "halt"
+    assert ix.config_before(39066)[:2] == ("J", 0)
+    cut = tmp_path / "cut.jsonl"
+    data = u15_trace.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    ix = TraceIndex(str(cut))
+    assert len(ix.warnings) == 1 and "incomplete last record" in ix.warnings[0]
+    assert 0 < len(ix) < 39066 and ix.end is None
+    old = tmp_path / "old.jsonl"
+    lines = u15_trace.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["version"] = 0
+    old.write_text(json.dumps(header) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "trace", "stats", str(old)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "version" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "trace", "stats", str(cut)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr.count("warning") == 1
+
+
+def test_trace_show_and_stats(u15_trace, diverged_trace):
+    out = subprocess.run([sys.executable, "-m", "mannsim", "trace", "show", str(u15_trace),
+                          "--steps", "1:3", "--json"], capture_output=True, text=True, check=True)
+    recs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["n"] for r in recs] == [1, 2, 3] and recs[0]["state"] == "A"
+    assert len(recs[0]["tape"]) == 25
+    out = subprocess.run([sys.executable, "-m", "mannsim", "trace", "stats", str(diverged_trace),
+                          "--json"], capture_output=True, text=True, check=True)
+    s = json.loads(out.stdout)
+    assert s["cycles"] == 500 and s["first_divergence"] == 500 and s["end"] == "divergence"
+    assert sum(s["pairs"].values()) == 500
+    out = subprocess.run([sys.executable, "-m", "mannsim", "trace", "show", str(diverged_trace),
+                          "--steps", "499:"], capture_output=True, text=True, check=True)
+    assert "divergence:" in out.stdout and "✗" in out.stdout
