@@ -45,9 +45,10 @@ class TraceViewer(App):
         Binding("q", "quit", "quit"),
     ]
 
-    def __init__(self, index: TraceIndex, start: int = 1):
+    def __init__(self, index: TraceIndex, start: int = 1, follow: bool = False):
         super().__init__()
         self.ix = index
+        self.follow = follow
         self.k = min(max(1, start), max(1, len(index)))
         self.asking: str | None = None
         self.message = ""
@@ -67,6 +68,21 @@ class TraceViewer(App):
 
     def on_mount(self) -> None:
         self.refresh_view()
+        if self.follow:
+            self.set_interval(0.5, self.reload)
+
+    def reload(self) -> None:
+        """Follow a trace that is being written: re-index it, and stay on the last cycle if
+        that is where the view was."""
+        at_end = self.k >= len(self.ix)
+        try:
+            fresh = TraceIndex(self.ix.path)
+        except Exception:  # noqa: BLE001 - a half-written file: try again at the next tick
+            return
+        self.ix.close()
+        self.ix = fresh
+        self.go(len(fresh) if at_end else self.k, "following the run" if fresh.end is None
+                else f"run ended: {fresh.end.get('reason')}")
 
     # -- rendering -----------------------------------------------------------------------
     def texts(self) -> dict[str, str]:

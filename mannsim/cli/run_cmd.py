@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -120,8 +121,41 @@ def print_report(console, report, machine, label, backend_name, trace):
         console.print(Panel(body, title="divergence from the reference machine", border_style="red"))
 
 
+def _run_with_viewer(comp, append: bool):
+    """Run in a thread while the viewer follows the trace; quitting the viewer stops the run."""
+    import threading
+
+    from ..trace import TraceIndex
+    from ..viewer import TraceViewer
+    stop = threading.Event()
+    result = {}
+
+    def progress(c):
+        if stop.is_set():
+            raise KeyboardInterrupt
+
+    comp.progress = progress
+    comp.PROGRESS_EVERY = 1
+    worker = threading.Thread(target=lambda: result.setdefault("report", comp.run(append=append)),
+                              daemon=True)
+    worker.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and worker.is_alive():
+        try:
+            index = TraceIndex(comp.trace_path)
+            break
+        except MannsimError:
+            time.sleep(0.05)
+    else:
+        index = TraceIndex(comp.trace_path)
+    TraceViewer(index, start=max(1, len(index)), follow=True).run()
+    stop.set()
+    worker.join()
+    return result["report"]
+
+
 def run_computer(console, *, program_spec, fmt, backend_name, backend_options, dialect_name,
-                 max_steps, trace, resume, memo, as_json, live):
+                 max_steps, trace, resume, memo, as_json, live, view=False):
     from ..backends import load_backend
     from ..computer import Computer
     from ..program import compile_program, load_dialect
@@ -137,12 +171,17 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
         else:
             machine = formats.load(program_spec, fmt)
             program = compile_program(machine, load_dialect(dialect_name))
+            if view and not trace:
+                import tempfile
+                trace = os.path.join(tempfile.mkdtemp(prefix="mannsim-"), "trace.jsonl")
             comp = Computer(program, backend, max_steps=max_steps or 10**7, trace=trace, memo=memo)
         machine = comp.program.machine
         label = machine.name or program_spec or resume
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            if live:
+            if view:
+                report = _run_with_viewer(comp, bool(resume))
+            elif live:
                 with LiveView(console, label, backend_name) as view:
                     comp.progress = view
                     report = comp.run(append=bool(resume))
@@ -200,9 +239,11 @@ def register(cli, console, format_option):
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
     @click.option("--live/--no-live", default=None,
                   help="Live display (default: on when standard output is a terminal).")
+    @click.option("--view", is_flag=True, help="Open the trace viewer following the run as it "
+                  "happens (quit it to stop the run; the trace is kept).")
     @backend_options_decorator
     @format_option()
-    def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, fmt,
+    def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, view, fmt,
             backend_options):
         """Run PROGRAM and report steps, state, head and tape.
 
@@ -219,8 +260,8 @@ def register(cli, console, format_option):
                 f"unknown backend {backend!r} (installed: {', '.join(backend_names())})",
                 param_hint="--backend")
         if backend == REFERENCE:
-            if resume or trace or memo:
-                raise click.UsageError("--trace, --resume and --memo need a backend other than "
+            if resume or trace or memo or view:
+                raise click.UsageError("--trace, --resume, --memo and --view need a backend other than "
                                        "'reference' (for example --backend symbolic)")
             if backend_options:
                 raise click.UsageError(f"--{next(iter(backend_options)).replace('_', '-')} "
@@ -233,5 +274,6 @@ def register(cli, console, format_option):
                 live = sys.stdout.isatty() and not as_json
             code = run_computer(console, program_spec=program, fmt=fmt, backend_name=backend,
                                 backend_options=backend_options, dialect_name=dialect, max_steps=max_steps,
-                                trace=trace, resume=resume, memo=memo, as_json=as_json, live=live)
+                                trace=trace, resume=resume, memo=memo, as_json=as_json, live=live,
+                                view=view)
         sys.exit(code)
