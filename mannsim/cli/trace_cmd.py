@@ -25,6 +25,11 @@ def tape_text(window, head) -> Text:
     return t
 
 
+def _check_image(path: str) -> None:
+    if not path.lower().endswith((".png", ".svg")):
+        raise click.BadParameter("the output must end in .png or .svg", param_hint="--output")
+
+
 def register(cli, console, err_console):
     @cli.group()
     def trace():
@@ -93,6 +98,34 @@ def register(cli, console, err_console):
         for pair, count in s["pairs"].items():
             table.add_row(pair, f"{count:,}")
         console.print(table)
+
+    @trace.command()
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                  help="Image to write: .png or .svg.")
+    def plot(file, output):
+        """Draw FILE's space-time diagram (tape per step, head, divergence, latency panel)."""
+        from ..trace.plot import from_trace, save
+        _check_image(output)
+        ix = _open(file, err_console)
+        save(from_trace(ix), output, title=f"{(ix.header.get('program') or {}).get('name')} on "
+                                           f"{(ix.header.get('backend') or {}).get('name')}")
+        console.print(f"wrote {output}")
+
+    @cli.command("plot")
+    @click.argument("program")
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                  help="Image to write: .png or .svg.")
+    @click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
+                  help="Steps of the reference machine to draw.")
+    def plot_program(program, output, max_steps):
+        """Draw PROGRAM's space-time diagram with the reference machine (busy beavers too)."""
+        from ..machine import formats
+        from ..trace.plot import collect, save
+        _check_image(output)
+        machine = formats.load(program)
+        save(collect(machine, max_steps), output)
+        console.print(f"wrote {output}")
 
     @trace.command()
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))

@@ -1,0 +1,121 @@
+"""Space-time diagrams: one row per step (or per k steps), one column per cell, a colour per
+symbol, the head marked, a diverging step highlighted, and a latency panel for traces."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..machine import Machine, Stepper
+
+MAX_ROWS = 1200
+HEAD_COLOUR = (0.85, 0.1, 0.1)
+DIVERGENCE_COLOUR = (1.0, 0.0, 1.0)
+PALETTE = [(1.0, 1.0, 1.0), (0.12, 0.24, 0.55), (0.95, 0.6, 0.1), (0.2, 0.6, 0.3),
+           (0.55, 0.3, 0.65), (0.4, 0.4, 0.4), (0.1, 0.7, 0.8), (0.8, 0.75, 0.2)]
+
+
+@dataclass
+class SpaceTime:
+    machine: Machine
+    rows: list[list[int]]          # symbol index per cell, one list per sampled step
+    heads: list[int]               # head column per row
+    steps: list[int]               # step number per row
+    lo: int                        # cell of column 0
+    every: int                     # steps per row
+    divergence_row: int | None = None
+    latency_ms: list[float] = field(default_factory=list)
+
+
+def collect(machine: Machine, steps: int, divergence: int | None = None,
+            latency_ms: list[float] | None = None) -> SpaceTime:
+    """Run the reference machine for ``steps`` steps, sampling at most MAX_ROWS rows."""
+    from ..machine import run
+    steps = min(steps, run(machine, steps).steps)
+    every = max(1, -(-steps // MAX_ROWS))
+    symbols = [machine.blank] + [s for s in machine.symbols if s != machine.blank]
+    index = {s: k for k, s in enumerate(symbols)}
+    st = Stepper(machine)
+    snaps = []
+    lo = hi = st.head
+    while True:
+        if st.steps % every == 0:
+            snaps.append((st.steps, st.head, dict(st.cells)))
+        if st.cells:
+            lo, hi = min(lo, min(st.cells), st.head), max(hi, max(st.cells), st.head)
+        else:
+            lo, hi = min(lo, st.head), max(hi, st.head)
+        if st.steps >= steps or st.step() is None:
+            break
+    if snaps[-1][0] != st.steps:
+        snaps.append((st.steps, st.head, dict(st.cells)))
+        lo, hi = min(lo, st.head), max(hi, st.head)
+    rows = [[index[cells.get(c, machine.blank)] for c in range(lo, hi + 1)] for _, _, cells in snaps]
+    heads = [h - lo for _, h, _ in snaps]
+    div_row = None
+    if divergence is not None:
+        div_row = min(range(len(snaps)), key=lambda r: abs(snaps[r][0] - (divergence - 1)))
+    return SpaceTime(machine, rows, heads, [s for s, _, _ in snaps], lo, every, div_row,
+                     list(latency_ms or []))
+
+
+def figure(data: SpaceTime, title: str = ""):
+    """A matplotlib figure (Agg, no display needed); returns (fig, axes of the diagram)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    n_sym = len(data.machine.symbols)
+    image = np.array(data.rows, dtype=np.int16)
+    colours = np.array([PALETTE[k % len(PALETTE)] for k in range(n_sym)] + [HEAD_COLOUR,
+                                                                             DIVERGENCE_COLOUR])
+    head_code, div_code = n_sym, n_sym + 1
+    for r, h in enumerate(data.heads):
+        image[r, h] = head_code
+    if data.divergence_row is not None:
+        image[data.divergence_row, :] = div_code
+    panels = 2 if data.latency_ms else 1
+    fig = plt.figure(figsize=(10, 8 if panels == 2 else 7), dpi=100)
+    grid = fig.add_gridspec(panels, 1, height_ratios=[4, 1][:panels], hspace=0.25, right=0.86)
+    ax = fig.add_subplot(grid[0])
+    ax.imshow(image, cmap=ListedColormap(colours), vmin=0, vmax=len(colours) - 1,
+              interpolation="nearest", aspect="auto",
+              extent=(data.lo - 0.5, data.lo + image.shape[1] - 0.5, len(data.rows) - 0.5, -0.5))
+    rows_y = range(len(data.rows))
+    ax.plot([data.lo + h for h in data.heads], rows_y, color=HEAD_COLOUR, linewidth=1.5)
+    if data.divergence_row is not None:
+        ax.axhline(data.divergence_row, color=DIVERGENCE_COLOUR, linewidth=2.0)
+    ax.set_xlabel("cell")
+    ax.set_ylabel(f"step (×{data.every})" if data.every > 1 else "step")
+    ax.set_title(title or (data.machine.name or "machine"))
+    legend = [plt.Rectangle((0, 0), 1, 1, facecolor=colours[k], edgecolor="black", linewidth=0.5)
+              for k in range(n_sym)] + [plt.Rectangle((0, 0), 1, 1, color=HEAD_COLOUR)]
+    labels = [f"'{s}'" for s in ([data.machine.blank] + [s for s in data.machine.symbols
+                                                         if s != data.machine.blank])] + ["head"]
+    if data.divergence_row is not None:
+        legend.append(plt.Rectangle((0, 0), 1, 1, color=DIVERGENCE_COLOUR))
+        labels.append("divergence")
+    ax.legend(legend, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              borderaxespad=0)
+    if panels == 2:
+        lat = fig.add_subplot(grid[1])
+        lat.plot(range(1, len(data.latency_ms) + 1), data.latency_ms, linewidth=0.6)
+        lat.set_xlabel("cycle")
+        lat.set_ylabel("latency (ms)")
+        lat.set_xlim(1, max(2, len(data.latency_ms)))
+    return fig, ax
+
+
+def save(data: SpaceTime, out: str, title: str = "") -> None:
+    fig, _ = figure(data, title)
+    fig.savefig(out, dpi=100)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def from_trace(ix) -> SpaceTime:
+    """The space-time diagram of a trace (the reference machine the trace was checked against)."""
+    n = len(ix)
+    latency = [float(ix.cycle(k).get("ms") or 0) for k in range(1, n + 1)]
+    div = ix.first_divergence()
+    return collect(ix.machine(), n, divergence=div, latency_ms=latency)
