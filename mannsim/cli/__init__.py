@@ -11,7 +11,7 @@ from rich.console import Console
 from .. import __version__
 from ..errors import MannsimError
 from ..machine import formats
-from . import run_cmd, trace_cmd, verify_cmd
+from . import run_cmd, trace_cmd, utm_cmd, verify_cmd
 from .render import transition_table
 
 console = Console()
@@ -97,6 +97,7 @@ def backends():
 run_cmd.register(cli, console, _format_option)
 verify_cmd.register(cli, console, _format_option)
 trace_cmd.register(cli, console, err_console)
+utm_cmd.register(cli, console)
 
 
 def main(argv=None) -> None:

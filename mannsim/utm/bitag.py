@@ -1,0 +1,151 @@
+"""Bi-tag systems (Neary & Woods 2009), their file format and a direct interpreter.
+
+A bi-tag system has symbols A = {a1..aq}, E = {e1..eh} (eh halts). A word holds exactly one E
+symbol. A step: a word starting with eh halts; one starting with ai deletes it and appends ai;
+one starting with ej ai deletes both and appends P(ej, ai), which is ``ak em`` or ``ak al em``.
+
+File format (``.bitag``)::
+
+    ; comments start with ';'
+    A: a1 a2            ; the A symbols, in order (a1 is index 1)
+    E: e1 e2            ; the E symbols, in order; the last one halts
+    word: e1 a1 a1      ; the initial word
+    e1 a1 -> a1 e2      ; one production per (non-halting E, A) pair
+    e1 a2 -> a2 e2
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import MannsimError
+
+
+class BitagError(MannsimError):
+    """An invalid bi-tag system or file."""
+
+
+@dataclass(frozen=True)
+class Bitag:
+    a: tuple[str, ...]
+    e: tuple[str, ...]
+    productions: dict          # (ej, ai) -> tuple of symbols (A..., E)
+    word: tuple[str, ...]
+    path: str | None = None
+
+    @property
+    def halting(self) -> str:
+        return self.e[-1]
+
+    def validate(self) -> "Bitag":
+        names = self.a + self.e
+        if not self.a or not self.e:
+            raise BitagError("a bi-tag system needs at least one A and one E symbol", self.path)
+        if len(set(names)) != len(names):
+            raise BitagError("a symbol is listed twice", self.path)
+        check_word(self, self.word, "the initial word")
+        for ej in self.e[:-1]:
+            for ai in self.a:
+                rhs = self.productions.get((ej, ai))
+                if rhs is None:
+                    raise BitagError(f"no production for {ej} {ai}", self.path)
+                if len(rhs) not in (2, 3) or rhs[-1] not in self.e or any(s not in self.a for s in rhs[:-1]):
+                    raise BitagError(f"production {ej} {ai} -> {' '.join(rhs)} must be 'ak em' or "
+                                     "'ak al em'", self.path)
+        for (ej, ai) in self.productions:
+            if ej == self.halting:
+                raise BitagError(f"the halting symbol {ej} has a production", self.path)
+        return self
+
+
+def check_word(system: Bitag, word, what="a word") -> None:
+    unknown = [s for s in word if s not in system.a and s not in system.e]
+    if unknown:
+        raise BitagError(f"{what} has unknown symbol {unknown[0]!r}", system.path)
+    if sum(s in system.e for s in word) != 1:
+        raise BitagError(f"{what} must hold exactly one E symbol", system.path)
+
+
+def parse(text: str, path: str | None = None) -> Bitag:
+    fields: dict[str, tuple[list[str], int]] = {}
+    productions: dict = {}
+    lines: dict = {}
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split(";", 1)[0].strip()
+        if not line:
+            continue
+        if "->" in line:
+            lhs, rhs = (part.split() for part in line.split("->", 1))
+            if len(lhs) != 2:
+                raise BitagError("a production is 'ej ai -> ak em' or 'ej ai -> ak al em'", path, lineno)
+            key = (lhs[0], lhs[1])
+            if key in productions:
+                raise BitagError(f"second production for {lhs[0]} {lhs[1]} (first on line "
+                                 f"{lines[key]})", path, lineno)
+            productions[key], lines[key] = tuple(rhs), lineno
+            continue
+        head, sep, rest = line.partition(":")
+        key = head.strip().lower()
+        if not sep or key not in ("a", "e", "word"):
+            raise BitagError(f"expected 'A:', 'E:', 'word:' or a production, got {line[:40]!r}",
+                             path, lineno)
+        if key in fields:
+            raise BitagError(f"'{head.strip()}:' given twice", path, lineno)
+        fields[key] = (rest.split(), lineno)
+    for key in ("a", "e", "word"):
+        if key not in fields:
+            raise BitagError(f"missing '{'word' if key == 'word' else key.upper()}:' line", path, 1)
+    system = Bitag(tuple(fields["a"][0]), tuple(fields["e"][0]), productions,
+                   tuple(fields["word"][0]), path)
+    for (ej, ai), line in lines.items():
+        if ej not in system.e or ai not in system.a:
+            raise BitagError(f"production for {ej} {ai}: the left side must be an E symbol and an "
+                             "A symbol", path, line)
+    try:
+        return system.validate()
+    except BitagError as e:
+        if e.line is None and e.message.startswith("production "):
+            key = tuple(e.message.split()[1:3])
+            e.line = lines.get(key)
+        raise
+
+
+def load(path: str) -> Bitag:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return parse(f.read(), path)
+    except OSError as e:
+        raise BitagError(f"cannot read: {e.strerror}", path) from None
+    except UnicodeDecodeError:
+        raise BitagError("not UTF-8 text", path) from None
+
+
+def dump(system: Bitag) -> str:
+    out = [f"A: {' '.join(system.a)}", f"E: {' '.join(system.e)}", f"word: {' '.join(system.word)}"]
+    for ej in system.e[:-1]:
+        for ai in system.a:
+            out.append(f"{ej} {ai} -> {' '.join(system.productions[(ej, ai)])}")
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class BitagRun:
+    word: tuple[str, ...]
+    steps: int
+    halted: bool
+
+
+def run(system: Bitag, max_steps: int = 10**6) -> BitagRun:
+    word = list(system.word)
+    steps = 0
+    while steps < max_steps:
+        if not word or word[0] == system.halting:
+            return BitagRun(tuple(word), steps, bool(word))
+        if word[0] in system.a:
+            word.append(word.pop(0))
+        else:
+            if len(word) < 2:
+                raise BitagError(f"stuck: the word is only {word[0]}", system.path)
+            ej, ai = word.pop(0), word.pop(0)
+            word.extend(system.productions[(ej, ai)])
+        steps += 1
+    return BitagRun(tuple(word), steps, False)

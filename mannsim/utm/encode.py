@@ -1,0 +1,115 @@
+"""Neary & Woods' encoding of a bi-tag system onto U15,2's tape, and reading the result back.
+
+Tape alphabet c = 0, b = 1; q = |A|, h = |E| (see their paper, "Four small universal Turing
+machines", 2009). The program ⟨P⟩ is ``bbcccb``, the active rules joined by ``cb`` (j from h-1
+down to 1, within each j, i from q down to 1), ``cbcb``, the passive rules joined by ``cbcb``
+(i from q down to 1), ``cbcbcb``. The tape is ⟨P⟩ + ``bc`` + the encoded word; the head starts on
+the ``c`` of that ``bc`` in state A.
+
+Decoding (found by simulation, not stated in the paper): at a halt the non-blank tape ends in
+``cb``; before it stand blocks ``(cb)^k bb`` with k ≡ 3 (mod 8), one per A symbol that follows
+eh in the final word, in order, i = (k+5)/8. Reading stops at the first block that is not of
+that form.
+"""
+from __future__ import annotations
+
+from .bitag import Bitag, BitagError
+
+
+def _rep(s: str, n: int) -> str:
+    return s * n
+
+
+def encode_symbol(system: Bitag, sym: str) -> str:
+    q, h = len(system.a), len(system.e)
+    if sym in system.a:
+        i = system.a.index(sym) + 1
+        return _rep("cb", 8 * i - 5) + "bb"
+    j = system.e.index(sym) + 1
+    if j < h:
+        return _rep("cb", 8 * j * q)
+    return _rep("cb", 8 * h * q + 3) + "bb"
+
+
+def encode_rule(system: Bitag, ej: str, ai: str) -> str:
+    q, h = len(system.a), len(system.e)
+    rhs = system.productions[(ej, ai)]
+    idx_a = [system.a.index(s) + 1 for s in rhs[:-1]]
+    m = system.e.index(rhs[-1]) + 1
+    sep = _rep("cccb", 2)
+    if len(idx_a) == 1:
+        k = idx_a[0]
+        if m < h:
+            return _rep("cb", 5) + _rep("cc", 8 * m * q) + sep + _rep("cc", 8 * k - 5)
+        return _rep("cb", 3) + sep + _rep("cc", 8 * h * q + 3) + sep + _rep("cc", 8 * k - 5)
+    k, l = idx_a
+    if m < h:
+        return (_rep("cb", 3) + _rep("cc", 8 * m * q) + sep + _rep("cc", 8 * l - 5) + sep
+                + _rep("cc", 8 * k - 5))
+    return ("cb" + sep + _rep("cc", 8 * h * q + 3) + sep + _rep("cc", 8 * l - 5) + sep
+            + _rep("cc", 8 * k - 5))
+
+
+def encode_passive(system: Bitag, i: int) -> str:
+    return _rep("cb", 4) + _rep("cccb", 2) + _rep("cc", 8 * i - 5)
+
+
+def program_part(system: Bitag) -> str:
+    q, h = len(system.a), len(system.e)
+    active = [encode_rule(system, system.e[j - 1], system.a[i - 1])
+              for j in range(h - 1, 0, -1) for i in range(q, 0, -1)]
+    passive = [encode_passive(system, i) for i in range(q, 0, -1)]
+    return "bbcccb" + "cb".join(active) + "cbcb" + "cbcb".join(passive) + "cbcbcb"
+
+
+def encode(system: Bitag) -> tuple[str, int]:
+    """(tape as 0/1 text from cell 0, head cell)."""
+    prog = program_part(system)
+    data = "".join(encode_symbol(system, s) for s in system.word)
+    tape = prog + "bc" + data
+    return tape.replace("c", "0").replace("b", "1"), len(prog) + 1
+
+
+def decode(system: Bitag, cells: dict[int, str]) -> tuple[str, ...]:
+    """The final bi-tag word (eh followed by A symbols) read from a halted U15,2 tape."""
+    if not cells:
+        raise BitagError("the tape is blank: nothing to decode")
+    hi = max(cells)
+    lo = min(0, min(cells))
+    text = "".join("b" if cells.get(c, "0") == "1" else "c" for c in range(lo, hi + 1))
+    if not text.endswith("cb"):
+        raise BitagError("the final tape does not end in 'cb': not a halted encoding")
+    pos = len(text) - 2
+    symbols: list[str] = []
+    q = len(system.a)
+    while text[pos - 2:pos] == "bb":
+        end = pos - 2
+        k = 0
+        while end - 2 * (k + 1) >= 0 and text[end - 2 * (k + 1):end - 2 * k] == "cb":
+            k += 1
+        i = (k + 5) // 8
+        if k % 8 != 3 or not 1 <= i <= q:
+            break  # the rest of the tape: what is left of the program and of eh
+        symbols.append(system.a[i - 1])
+        pos = end - 2 * k
+    return (system.halting,) + tuple(reversed(symbols))
+
+
+def u15_machine():
+    """U15,2 as shipped in programs/u15_2.tm (the one source of its transition table)."""
+    from pathlib import Path
+
+    from ..machine import load
+    here = Path(__file__).resolve().parent.parent
+    for base in (here / "programs", here.parent / "programs"):
+        if (base / "u15_2.tm").is_file():
+            return load(str(base / "u15_2.tm"))
+    raise BitagError("programs/u15_2.tm is not installed")
+
+
+def compile_bitag(system: Bitag):
+    """A U15,2 machine whose initial tape and head encode ``system``."""
+    tape, head = encode(system)
+    u15 = u15_machine()
+    return u15.replace(tape=list(tape), head=head,
+                       name=f"U15,2 running {system.path or 'a bi-tag system'}")

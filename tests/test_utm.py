@@ -1,0 +1,85 @@
+"""Bi-tag systems on U15,2: the test vector bit for bit, and random systems end to end."""
+import random
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROGRAMS
+from mannsim.machine import run as run_machine
+from mannsim.utm import Bitag, BitagError, compile_bitag, decode, encode, load, parse, run
+
+
+def test_test_vector_bit_for_bit(u15):
+    system = load(str(PROGRAMS / "bitag" / "test_vector.bitag"))
+    tape, head = encode(system)
+    assert tape == u15["program"] + u15["data"] and head == 295
+    assert run(system).word == ("e2", "a1", "a1") and run(system).steps == 3
+    result = run_machine(compile_bitag(system))
+    assert result.halted and result.steps == 39065
+    assert decode(system, result.cells) == ("e2", "a1", "a1")
+
+
+def random_system(rng):
+    q, h = rng.randint(1, 3), rng.randint(2, 3)
+    a = tuple(f"a{i}" for i in range(1, q + 1))
+    e = tuple(f"e{j}" for j in range(1, h + 1))
+    prods = {}
+    for ej in e[:-1]:
+        for ai in a:
+            prods[(ej, ai)] = tuple(rng.choice(a) for _ in range(rng.randint(1, 2))) + (rng.choice(e),)
+    word = [rng.choice(a) for _ in range(rng.randint(1, 3))]
+    word.insert(rng.randint(0, len(word)), rng.choice(e[:-1]))
+    return Bitag(a, e, prods, tuple(word)).validate()
+
+
+def test_random_bitag_systems_through_u15_2():
+    rng = random.Random(7)
+    halting = checked = 0
+    while halting < 25:
+        system = random_system(rng)
+        direct = run(system, max_steps=12)
+        if not direct.halted:
+            continue
+        checked += 1
+        result = run_machine(compile_bitag(system), 3 * 10**7)
+        assert result.halted, system
+        assert decode(system, result.cells) == direct.word
+        halting += 1
+    # and systems that do not halt keep U15,2 running
+    nonhalting = 0
+    while nonhalting < 3:
+        system = random_system(rng)
+        if run(system, max_steps=2000).halted:
+            continue
+        nonhalting += 1
+        assert not run_machine(compile_bitag(system), 2 * 10**6).halted
+
+
+BAD = [
+    ("A: a1\nE: e1 e2\nword: e1 e1 a1\ne1 a1 -> a1 e2\n", "exactly one E"),
+    ("A: a1\nE: e1 e2\nword: e1 a1\n", "no production for e1 a1"),
+    ("A: a1\nE: e1 e2\nword: e1 a1\ne1 a1 -> e2 a1\n", "must be"),
+    ("A: a1\nE: e1 e2\nword: e1 a1\ne1 a1 -> a1 e2\ne1 a1 -> a1 e2\n", "second production"),
+    ("A: a1\nword: e1 a1\n", "missing 'E:'"),
+    ("A: a1\nE: e1 e2\nword: e1 a1\nbanana\n", "expected"),
+]
+
+
+@pytest.mark.parametrize("text,words", BAD)
+def test_bad_bitag_files(tmp_path, text, words):
+    path = tmp_path / "bad.bitag"
+    path.write_text(text)
+    with pytest.raises(BitagError, match=words) as info:
+        load(str(path))
+    assert str(info.value).startswith(str(path) + ":")
+
+
+def test_compile_and_decode_commands(tmp_path):
+    out = tmp_path / "tv.tm"
+    src = str(PROGRAMS / "bitag" / "test_vector.bitag")
+    subprocess.run([sys.executable, "-m", "mannsim", "compile", src, "-o", str(out)], check=True,
+                   capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", src, "--program", str(out),
+                           "--json"], capture_output=True, text=True, check=True)
+    assert '"match": true' in proc.stdout and '"u15_steps": 39065' in proc.stdout
