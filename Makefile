@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.mannsim-installed
 
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench fuzz clean
 
 setup: $(STAMP)
 
@@ -31,3 +31,13 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := tm std morphett yaml bitag trace answer
+
+fuzz: setup
+	$(BIN)/python -m pip install -q --disable-pip-version-check atheris
+	for t in $(FUZZ_TARGETS); do \
+	  $(BIN)/python fuzz/fuzz_parsers.py $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 \
+	    | grep -E "^(Done|stat::number_of_executed_units|==.*ERROR)" | sed "s/^/$$t: /" || exit 1; \
+	done
