@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 
 run: setup
 	mkdir -p traces
-	$(BIN)/mannsim run programs/u15_2.tm --backend symbolic --trace traces/u15_2.jsonl
+	$(BIN)/mannsim run programs/u15_2.tm --backend hf --trace traces/u15_2.jsonl
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,59 @@
+"""The embedded default model: offline, from the installed package, correct on held-out programs."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROGRAMS
+from mannsim.backends import load_backend
+from mannsim.backends.hf import DEFAULT_MODEL
+from mannsim.machine import load
+from mannsim.program import compile_program, load_dialect
+from mannsim.verify import verify
+
+DIALECT = load_dialect("schuurmans")
+
+
+@pytest.fixture(scope="module")
+def model():
+    backend = load_backend("hf", stop=DIALECT.stop, threads=1)
+    yield backend
+    backend.close()
+
+
+def test_weights_ship_inside_the_package_as_safetensors():
+    files = {p.name for p in DEFAULT_MODEL.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= files
+    assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
+    size = (DEFAULT_MODEL / "model.safetensors").stat().st_size
+    assert 1e6 < size < 50e6
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    AutoTokenizer.from_pretrained(DEFAULT_MODEL)
+    assert AutoModelForCausalLM.from_pretrained(DEFAULT_MODEL).config.model_type == "llama"
+
+
+def test_verify_u15_2_with_the_embedded_model(tmp_path):
+    report = tmp_path / "cert.json"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "u15_2.tm"),
+                           "--backend", "hf", "--threads", "1", "--json", str(report)],
+                          capture_output=True, text=True, env=env)
+    data = json.loads(report.read_text())
+    assert proc.returncode == 0, [c for c in data["cases"] if not c["pass"]]
+    assert data["passed"] == data["total"] == 29 and data["textual"] == 29
+    assert data["backend"]["name"] == "hf" and len(data["backend"]["weights"]) == 64
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PROGRAMS.glob("*.tm")))
+def test_every_program_verifies_with_the_embedded_model(model, name):
+    prog = compile_program(load(str(PROGRAMS / name)), DIALECT)
+    failed = [(r.states, r.symbols, r.expected, r.answer) for r in verify(prog, model) if not r.passed]
+    assert not failed
+
+
+def test_a_short_run_with_the_model_has_no_divergence(model):
+    from mannsim.computer import Computer
+    report = Computer(compile_program(load(str(PROGRAMS / "bb4.tm")), DIALECT), model).run()
+    assert report.reason == "halt" and report.steps == 107 and report.divergence is None
