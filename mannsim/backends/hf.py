@@ -46,7 +46,7 @@ class HFBackend:
 
     def __init__(self, model: str | None = None, device: str = "cpu", dtype: str = "float32",
                  stop: Sequence[str] = ("\n",), max_new_tokens: int = 64, fast: bool = True,
-                 candidates: int = 6, draft_len: int = 24, threads: int | None = None,
+                 candidates: int = 4, draft_len: int = 24, threads: int | None = None,
                  allow_pickle: bool = False, **_ignored):
         try:
             import torch
@@ -207,7 +207,7 @@ class HFBackend:
                 if "\n" in self._tok_text(u):
                     break
             key = tuple(cont)
-            if cont and key not in seen:
+            if len(cont) >= 2 and key not in seen:  # a bare line end drafts nothing useful
                 seen.add(key)
                 found.append(cont)
                 if len(found) >= self.n_candidates:
