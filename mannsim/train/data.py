@@ -34,24 +34,27 @@ def held_out_rows(dialect: Dialect, programs_dir: str | Path) -> set[str]:
     return rows
 
 
-def random_name(rng: random.Random) -> str:
+def random_name(rng: random.Random, long_names: float = 0.4, name_max: int = 7) -> str:
+    """A state name: a single capital (as in U15,2), two characters, or (with probability
+    ``long_names``) a word of 2..``name_max`` letters, digits, '_' and '-' (as in classroom
+    machines: have0, halt-accept, toEnd)."""
     kind = rng.random()
-    if kind < 0.45:
+    if kind < 0.75 * (1 - long_names):
         return rng.choice(string.ascii_uppercase)
-    if kind < 0.6:
+    if kind < 1 - long_names:
         return rng.choice(string.ascii_letters) + rng.choice(NAME_CHARS)
-    length = rng.randint(2, 7)
+    length = rng.randint(2, name_max)
     head = rng.choice(string.ascii_letters)
     tail = "".join(rng.choice(NAME_CHARS + "_-") for _ in range(length - 1))
     return head + tail.rstrip("-")
 
 
-def random_machine(rng: random.Random) -> Machine:
+def random_machine(rng: random.Random, long_names: float = 0.4, name_max: int = 7) -> Machine:
     n_states = rng.randint(2, 7)
     n_symbols = rng.choices([2, 3, 4], weights=[5, 3, 2])[0]
     names: list[str] = []
     while len(names) < n_states:
-        name = random_name(rng)
+        name = random_name(rng, long_names, name_max)
         if name not in names and name not in ("op", "i", "boot", "halted", "result", "halt"):
             names.append(name)
     if rng.random() < 0.5:
@@ -73,14 +76,15 @@ def random_machine(rng: random.Random) -> Machine:
                    transitions=transitions, halt_states=halting)
 
 
-def blocks(dialect: Dialect, rng: random.Random, held_out: set[str]):
+def blocks(dialect: Dialect, rng: random.Random, held_out: set[str], long_names: float = 0.4,
+           name_max: int = 7):
     """Yield (prompt block, answer) pairs forever: one random (state, symbol) at a time.
 
     The block is the rendered instruction without the boot (the symbol under the head put in
     place of ``@[@[i]]``); the answer is what the dialect expects, without its newline.
     """
     while True:
-        machine = random_machine(rng)
+        machine = random_machine(rng, long_names, name_max)
         prog = compile_program(machine, dialect)
         states = list(machine.states)
         rng.shuffle(states)

@@ -104,6 +104,9 @@ def main(argv=None):
     ap.add_argument("--max-minutes", type=float, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--init", help="continue from this checkpoint folder (model and tokenizer)")
+    ap.add_argument("--long-names", type=float, default=0.4,
+                    help="share of state names that are words of 2..--name-max characters")
+    ap.add_argument("--name-max", type=int, default=7)
     args = ap.parse_args(argv)
 
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -116,7 +119,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     dialect = load_dialect(args.dialect)
     held = held_out_rows(dialect, ROOT / "programs")
-    stream = blocks(dialect, rng, held)
+    stream = blocks(dialect, rng, held, args.long_names, args.name_max)
     if args.init:
         from transformers import AutoTokenizer
         tok = AutoTokenizer.from_pretrained(args.init)
@@ -175,6 +178,8 @@ def main(argv=None):
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(json.dumps(rec), flush=True)
+            model.save_pretrained(out / "last", safe_serialization=True)
+            tok.save_pretrained(out / "last")
             if total >= best:
                 best = total
                 model.save_pretrained(out / "best", safe_serialization=True)
