@@ -83,3 +83,24 @@ def test_compile_and_decode_commands(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", src, "--program", str(out),
                            "--json"], capture_output=True, text=True, check=True)
     assert '"match": true' in proc.stdout and '"u15_steps": 39065' in proc.stdout
+
+
+EXAMPLES = {
+    "test_vector": (("e2", "a1", "a1"), 3, 39065),
+    "parity": (("e3", "a2", "a2", "a2"), 16, 558815),
+    "double": (("e2", "a2", "a2", "a2", "a2"), 14, 338079),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_compiled_examples(name):
+    word, bitag_steps, u15_steps = EXAMPLES[name]
+    system = load(str(PROGRAMS / "bitag" / f"{name}.bitag"))
+    direct = run(system)
+    assert (direct.word, direct.steps) == (word, bitag_steps)
+    from mannsim.machine import load as load_machine
+    shipped = load_machine(str(PROGRAMS / "bitag" / f"{name}.tm"))
+    assert shipped == compile_bitag(system).replace(name=shipped.name)
+    result = run_machine(shipped)
+    assert result.halted and result.steps == u15_steps
+    assert decode(system, result.cells) == word
