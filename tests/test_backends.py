@@ -103,10 +103,10 @@ def test_openai_chat_mode(server, hf):
 
 
 def test_openai_retries_then_succeeds_and_times_out(server, tmp_path):
-    proxy = FaultProxy(server.port, delay=3.0)
+    proxy = FaultProxy(server.port, delay=12.0)
     try:
         oa = load_backend("openai", base_url=proxy.url, model=str(DEFAULT_MODEL),
-                          stop=DIALECT.stop, retries=3, backoff=0.05, timeout=1.5)
+                          stop=DIALECT.stop, retries=3, backoff=0.05, timeout=6.0)
         prompt = cases("bb2.tm")[0].prompt
         expected = oa.complete([prompt])[0].text
         proxy.plan = ["500", "429", "500"]
