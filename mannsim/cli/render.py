@@ -1,6 +1,7 @@
 """Rich renderings shared by the commands (no logic a test would call without a terminal)."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -22,15 +23,17 @@ def tape_window(cells: dict[int, str], head: int, blank: str, radius: int = 16) 
 
 def transition_table(machine: Machine) -> Table:
     m = machine
-    table = Table(title=m.name or "machine", show_lines=False)
+    table = Table(title=escape(m.name or "machine"), show_lines=False)
     table.add_column("state", style="bold")
     for s in m.symbols:
-        table.add_column(f"read {s}", justify="center")
+        table.add_column(escape(f"read {s}"), justify="center")
     for q in m.states:
         row = []
         for s in m.symbols:
             t = m.transitions.get((q, s))
-            row.append("[dim]halt[/]" if t is None else f"{t.write} {MOVE_NAMES[t.move]} {t.next}")
-        label = q + (" (start)" if q == m.start else "") + (" (halt)" if q in m.halt_states else "")
+            row.append("[dim]halt[/]" if t is None else
+                       escape(f"{t.write} {MOVE_NAMES[t.move]} {t.next}"))
+        label = escape(q) + (" (start)" if q == m.start else "") + (
+            " (halt)" if q in m.halt_states else "")
         table.add_row(label, *row)
     return table

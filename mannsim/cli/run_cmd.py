@@ -10,6 +10,7 @@ import time
 import click
 from rich.console import Group
 from rich.live import Live
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -46,8 +47,8 @@ def run_reference_cmd(console, machine, label, max_steps, as_json):
         click.echo(json.dumps(out))
         return 0
     status = "[green]halted[/]" if result.halted else f"[yellow]stopped after --max-steps {max_steps}[/]"
-    console.print(f"[bold]{label}[/] on [cyan]reference[/]: {status}")
-    console.print(f"  steps  {result.steps:,}   state {result.state}   head {result.head}   "
+    console.print(f"[bold]{escape(str(label))}[/] on [cyan]reference[/]: {status}")
+    console.print(f"  steps  {result.steps:,}   state {escape(result.state)}   head {result.head}   "
                   f"non-blank {result.nonblank:,}   time {elapsed:.3f} s")
     console.print("  tape   ", tape_window(result.cells, result.head, machine.blank), sep="")
     return 0
@@ -90,9 +91,9 @@ def print_report(console, report, machine, label, backend_name, trace):
         "divergence": "[red]DIVERGED[/]", "interrupted": "[yellow]interrupted[/]",
         "error": "[red]stopped by an error[/]",
     }[report.reason]
-    console.print(f"[bold]{label}[/] on [cyan]{backend_name}[/]: {status}")
+    console.print(f"[bold]{escape(str(label))}[/] on [cyan]{escape(backend_name)}[/]: {status}")
     rate = report.cycles / report.elapsed if report.elapsed else 0
-    console.print(f"  cycles {report.cycles:,}   steps {report.steps:,}   state {report.state}   "
+    console.print(f"  cycles {report.cycles:,}   steps {report.steps:,}   state {escape(str(report.state))}   "
                   f"head {report.head}   checks passed {report.checks:,}   "
                   f"time {report.elapsed:.2f} s ({rate:,.0f} cycles/s)")
     if report.cached:
@@ -100,7 +101,7 @@ def print_report(console, report, machine, label, backend_name, trace):
     if report.head is not None:
         console.print("  tape   ", tape_window(report.cells, report.head, machine.blank), sep="")
     if report.error:
-        console.print(f"  error  {report.error}")
+        console.print(f"  error  {escape(report.error)}")
     if trace:
         console.print(f"  trace  {trace}")
     d = report.divergence

@@ -5,6 +5,7 @@ import json
 import sys
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..machine import formats
@@ -69,13 +70,14 @@ def _table(console, prog, results, report, backend):
             if r.passed:
                 row.append("[green]✓[/]" + ("" if r.textual else " [dim](same effect)[/]"))
             else:
-                row.append(f"[red]✗[/] {r.answer[:40]!r}")
+                row.append(f"[red]✗[/] {escape(repr(r.answer[:40]))}")
         table.add_row(q, *row)
     console.print(table)
     failed = [r for r in results if not r.passed]
     for r in failed[:10]:
-        console.print(f"[red]✗[/] {'/'.join(r.states)} reading {'/'.join(r.symbols)}: {r.problem}\n"
-                      f"   expected {r.expected}\n   got      {r.answer!r}")
+        console.print(f"[red]✗[/] {escape('/'.join(r.states))} reading "
+                      f"{escape('/'.join(r.symbols))}: {escape(str(r.problem))}\n"
+                      f"   expected {escape(r.expected)}\n   got      {escape(repr(r.answer))}")
     verdict = "[green]PASS[/]" if report["verdict"] == "pass" else "[red]FAIL[/]"
     console.print(f"{verdict}: {report['passed']}/{report['total']} distinct cases "
                   f"({report['textual']} textually exact)")
