@@ -248,6 +248,52 @@ class HFBackend:
             work.crop(-(work.get_seq_length() - keep))
         return work, drafts[best][:best_acc] + [preds[best][best_acc]]
 
+    def _verify_tree(self, cache, prefix: list[int], drafts: list[list[int]]):
+        """Like :meth:`_verify`, in one sequence: ``prefix`` then every draft, each draft
+        attending to the cache, the prefix and its own earlier tokens (a 4D attention mask
+        and explicit positions), so the cache is not copied per draft."""
+        torch = self.torch
+        base = cache.get_seq_length()
+        n = len(prefix)
+        tokens, positions, owner, offsets = list(prefix), list(range(base, base + n)), [-1] * n, []
+        for b, d in enumerate(drafts):
+            offsets.append(len(tokens))
+            tokens += d
+            positions += range(base + n, base + n + len(d))
+            owner += [b] * len(d)
+        q = len(tokens)
+        allow = torch.zeros((q, base + q), dtype=torch.bool)
+        allow[:, :base + n] = True
+        allow[:n, base:base + n] = torch.tril(torch.ones((n, n), dtype=torch.bool))
+        for b, d in enumerate(drafts):
+            o = offsets[b]
+            allow[o:o + len(d), base + o:base + o + len(d)] = torch.tril(
+                torch.ones((len(d), len(d)), dtype=torch.bool))
+        mask = torch.zeros((1, 1, q, base + q), dtype=self.model.dtype)
+        mask.masked_fill_(~allow[None, None], torch.finfo(self.model.dtype).min)
+        self.forward_passes += 1
+        out = self.model(input_ids=torch.tensor([tokens], device=self.device),
+                         position_ids=torch.tensor([positions], device=self.device),
+                         attention_mask=mask.to(self.device), use_cache=True,
+                         **{self._cache_kw: cache})
+        preds = out.logits[0].argmax(-1).tolist()
+        best, best_acc, best_next = 0, -1, None
+        for b, d in enumerate(drafts):
+            o = offsets[b]
+            chain = [preds[n - 1]] + [preds[o + j] for j in range(len(d))]
+            acc = 0
+            while acc < len(d) and chain[acc] == d[acc]:
+                acc += 1
+            if acc > best_acc:
+                best, best_acc, best_next = b, acc, chain[acc]
+        o = offsets[best]
+        keep = list(range(base + n)) + list(range(base + o, base + o + best_acc))
+        index = torch.tensor(keep, device=self.device)
+        for layer in cache.layers:
+            layer.keys = layer.keys.index_select(-2, index)
+            layer.values = layer.values.index_select(-2, index)
+        return cache, drafts[best][:best_acc] + [best_next]
+
     def _first_guess(self, ids: list[int]) -> int | None:
         """The token that followed the last earlier occurrence of the prompt's final two tokens
         (for a dialect's prompt: the answer's first token, as in the boot's examples)."""
@@ -274,7 +320,7 @@ class HFBackend:
         guess = self._first_guess(ids) if cache is not None and len(rest) <= 96 else None
         if guess is not None:  # the prompt's end and the answer's likely lines, in one pass
             drafts = [[guess] + d for d in self._drafts(ids, [guess])] or [[guess]]
-            cache, generated = self._verify(cache, rest, drafts)
+            cache, generated = self._verify_tree(cache, rest, drafts)
         else:
             logits, cache = self._forward(torch.tensor([rest], device=self.device), cache,
                                           last_only=True)
@@ -284,7 +330,11 @@ class HFBackend:
             if stopped or len(generated) >= self.max_new_tokens:
                 self._cache, self._cached_ids = cache, ids + generated[:-1]
                 return generated[:used], not stopped
-            cache, more = self._verify(cache, [generated[-1]], self._drafts(ids, generated))
+            drafts = self._drafts(ids, generated)
+            if drafts:
+                cache, more = self._verify_tree(cache, [generated[-1]], drafts)
+            else:
+                cache, more = self._verify(cache, [generated[-1]], drafts)
             generated += more
 
     def _generate_plain(self, ids: list[int]) -> tuple[list[int], bool]:
