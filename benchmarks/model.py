@@ -50,7 +50,3 @@ def u15_end_to_end(threads: int = 1) -> dict:
             "ms_per_step": round(report.elapsed / max(report.cycles, 1) * 1000, 2),
             "model_ms_per_step": round(report.model_seconds / max(report.cycles, 1) * 1000, 2),
             "same_final_tape": report.cells == ref.cells, "pass": ok}
-
-
-def bench() -> dict:
-    return fresh_machines()
