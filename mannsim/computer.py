@@ -238,8 +238,6 @@ class Computer:
 
     def _diverge(self, n, reason, state, head, read, prompt, answer, parsed, t=None) -> Divergence:
         prog, mem, st = self.program, self.memory, self.stepper
-        if t is None and not st.halted:
-            t = None
         expected = {"state": st.state, "head": st.head, "answer": prog.answer(state, read),
                     "written": None if t is None else t.write}
         dstate, dhead, _ = prog.decode(mem)
@@ -318,14 +316,13 @@ class Computer:
     def resume(cls, trace_path: str, backend: Backend, *, max_steps: int | None = None,
                memo: bool = False, progress=None) -> "Computer":
         """Rebuild a run from its trace: replay the recorded answers, then go on appending."""
-        from .machine.formats import native as native_fmt
         trace = read_trace(trace_path)
         head = trace.header
         prog_info = head.get("program") or {}
         text = prog_info.get("text", "")
         if sha(text) != prog_info.get("sha256"):
             raise TraceError("the program in the trace header does not match its hash", trace_path, 1)
-        machine = native_fmt.parse(text, prog_info.get("path") or trace_path)
+        machine = native.parse(text, prog_info.get("path") or trace_path)
         dialect = load_dialect(head.get("dialect", {}).get("name", ""))
         if dialect.digest != head.get("dialect", {}).get("sha256"):
             raise TraceError(f"dialect {dialect.name!r} changed since the trace was written",

@@ -53,7 +53,6 @@ def check_effect(program: Program, state: str, symbol: str, answer: str) -> str 
 
 def verify(program: Program, backend: Backend) -> list[CaseResult]:
     cases = program.cases()
-    t0 = time.perf_counter()
     completions = backend.complete([c.prompt for c in cases])
     results = []
     for case, comp in zip(cases, completions):
@@ -64,7 +63,6 @@ def verify(program: Program, backend: Backend) -> list[CaseResult]:
         results.append(CaseResult(case.states, case.symbols, case.prompt, case.answer, comp.text,
                                   comp.text == case.answer, problem is None, problem,
                                   comp.latency))
-    _ = t0
     return results
 
 
