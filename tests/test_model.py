@@ -73,3 +73,9 @@ def test_a_short_run_with_the_model_has_no_divergence(model):
     from mannsim.computer import Computer
     report = Computer(compile_program(load(str(PROGRAMS / "bb4.tm")), DIALECT), model).run()
     assert report.reason == "halt" and report.steps == 107 and report.divergence is None
+
+
+def test_u15_2_in_the_compact_dialect(model):
+    prog = compile_program(load(str(PROGRAMS / "u15_2.tm")), load_dialect("compact"))
+    results = verify(prog, model)
+    assert len(results) == 29 and all(r.passed and r.textual for r in results)

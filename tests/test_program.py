@@ -108,3 +108,11 @@ def test_renderer_matches_cases():
     r = Renderer(mem)
     prompt = r(mem["op"])
     assert prompt.startswith(SCHUURMANS.boot) and "if 0==1 then" in prompt
+
+
+def test_dialects_are_listed_and_compact_is_shorter():
+    from mannsim.program import available
+    assert {"schuurmans", "compact"} <= set(available())
+    compact = load_dialect("compact")
+    assert len(compact.boot) * 3 < len(SCHUURMANS.boot) + 100 and "@" not in compact.boot
+    assert compact.templates == SCHUURMANS.templates

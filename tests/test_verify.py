@@ -34,9 +34,10 @@ def test_u15_2_symbolic_29_of_29_with_a_valid_certificate(tmp_path):
     assert halting and halting[0]["answer"] == '" op="halt" "'
 
 
+@pytest.mark.parametrize("dialect", ["schuurmans", "compact"])
 @pytest.mark.parametrize("name", sorted(p.name for p in PROGRAMS.glob("*.tm")))
-def test_every_shipped_program_passes_on_symbolic(name):
-    prog = compile_program(load(str(PROGRAMS / name)), DIALECT)
+def test_every_shipped_program_passes_on_symbolic(name, dialect):
+    prog = compile_program(load(str(PROGRAMS / name)), load_dialect(dialect))
     results = verify(prog, load_backend("symbolic"))
     assert results and all(r.passed and r.textual for r in results)
 
