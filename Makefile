@@ -37,7 +37,11 @@ FUZZ_TARGETS := tm std morphett yaml bitag trace answer
 
 fuzz: setup
 	$(BIN)/python -m pip install -q --disable-pip-version-check atheris
+	mkdir -p build/fuzz
 	for t in $(FUZZ_TARGETS); do \
-	  $(BIN)/python fuzz/fuzz_parsers.py $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 \
-	    | grep -E "^(Done|stat::number_of_executed_units|==.*ERROR)" | sed "s/^/$$t: /" || exit 1; \
+	  $(BIN)/python fuzz/fuzz_parsers.py $$t -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=build/fuzz/ > build/fuzz/$$t.log 2>&1; \
+	  grep -E "^Done" build/fuzz/$$t.log | sed "s/^/$$t: /"; \
+	  if grep -q "ERROR: libFuzzer" build/fuzz/$$t.log; then \
+	    grep -A12 "Uncaught" build/fuzz/$$t.log; echo "$$t: CRASH (build/fuzz/$$t.log)"; exit 1; fi; \
 	done

@@ -116,6 +116,8 @@ def test_turingmachine_io_list_keys():
 
 
 BAD = [
+    ("tm", "*\t0\t*\tn\t*", 1, "no states"),  # found by atheris (make fuzz)
+    ("yaml", "blank: 0\nstart state: a\ntable:\n  a:\n    [[0]]: R\n", None, "invalid YAML"),
     ("tm", "A 0 1 X B\n", 1, "invalid move"),
     ("tm", "; c\nA 0 1 R\n", 2, "expected a rule"),
     ("tm", "A 0 1 R B\nA 0 0 L B\n", 2, "second rule"),

@@ -54,9 +54,10 @@ def parse(text: str, path: str | None = None) -> Machine:
     states += [q for q in halt_declared if q not in states]
     if blank not in symbols:
         symbols.insert(0, blank)
-    if not rules and not states:
-        raise FormatError("no rules: a machine needs at least one 'state read write move next' line",
-                          path, 1)
+    if not states:
+        raise FormatError("no states: a machine needs at least one rule "
+                          "'state read write move next' with a state that is not '*'",
+                          path, rules[0].line if rules else 1)
     start = get("start") or (declared_states[0] if declared_states else None) or (
         rules[0].state if rules and rules[0].state != WILDCARD else states[0])
     if start not in states:

@@ -67,6 +67,9 @@ def parse(text: str, path: str | None = None) -> Machine:
         raise FormatError(f"invalid YAML: {problem}", path, mark.line + 1 if mark else None) from None
     except RecursionError:
         raise FormatError("invalid YAML: nested too deeply", path) from None
+    except (TypeError, ValueError) as e:  # e.g. a list inside a list key, a bad timestamp
+        raise FormatError(f"invalid YAML: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+                          path) from None
     if not isinstance(doc, dict):
         raise FormatError("expected a YAML mapping with 'blank', 'start state' and 'table'", path, 1)
     lines = getattr(doc, "lines", {})
