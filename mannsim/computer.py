@@ -134,7 +134,6 @@ class Computer:
         self.resumed_from = 0
         self._writer: TraceWriter | None = None
         self._prompt_hash: dict[str, str] = {}
-        self._ops_ok = {program.texts[q]: q for q in program.machine.states}
         self.started = time.perf_counter()
 
     # -- trace -------------------------------------------------------------------------
@@ -181,14 +180,14 @@ class Computer:
         out = []
         for label, value in assigns:
             if len(value) > 80:
-                q = self._ops_ok.get(value)
+                q = self.program.state_of_text.get(value)
                 value = f"<instruction {self.program.keys[q]}>" if q else value[:80] + "…"
             out.append([label, value])
         return out
 
     def step(self) -> Divergence | None:
         """One read -> compute -> write cycle, checked. Returns a divergence or None."""
-        mem, prog, st = self.memory, self.program, self.stepper
+        mem, st = self.memory, self.stepper
         state, head = st.state, st.head
         read = st.read()
         self.cycles += 1
@@ -297,14 +296,11 @@ class Computer:
     def _finish(self, report: RunReport) -> None:
         if self._writer is None:
             return
-        m = self.program.machine
-        lo_hi = (min(report.cells), max(report.cells)) if report.cells else None
-        tape = m.tape_text(report.cells.get(c, m.blank) for c in range(lo_hi[0], lo_hi[1] + 1)) \
-            if lo_hi else ""
+        tape, start = self.program.machine.span_text(report.cells)
         try:
             self._writer.write({"t": "end", "reason": report.reason, "cycles": report.cycles,
                                 "steps": report.steps, "state": report.state, "head": report.head,
-                                "tape": tape, "tape_start": lo_hi[0] if lo_hi else None,
+                                "tape": tape, "tape_start": start,
                                 "error": report.error})
         except TraceError:
             pass

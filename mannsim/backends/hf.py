@@ -149,13 +149,6 @@ class HFBackend:
         out = self.model(input_ids=ids, **kwargs)
         return out.logits, cache
 
-    def _repeat(self, cache, n: int):
-        """A new cache holding ``n`` copies of ``cache`` in the batch dimension."""
-        from transformers import DynamicCache
-        return DynamicCache(ddp_cache_data=[
-            (layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0))
-            for layer in cache.layers])
-
     def _new_cache(self):
         from transformers import DynamicCache
         try:
@@ -218,40 +211,15 @@ class HFBackend:
         return found
 
     # -- generation ----------------------------------------------------------------------
-    def _verify(self, cache, prefix: list[int], drafts: list[list[int]]):
-        """Feed ``prefix + draft`` for every draft in one batched pass after ``cache``.
+    def _verify_tree(self, cache, prefix: list[int], drafts: list[list[int]]):
+        """Feed ``prefix`` and every draft after ``cache`` in one sequence, each draft attending
+        to the cache, the prefix and its own earlier tokens (a 4D attention mask and explicit
+        positions), so the cache is not copied per draft.
 
         Returns (cache holding ``prefix`` plus the accepted draft tokens, accepted tokens
         followed by the model's own next token). Exact: a draft token is accepted only where
-        it equals the model's argmax.
+        it equals the model's argmax; with no drafts this is one plain greedy step.
         """
-        torch = self.torch
-        drafts = drafts or [[]]
-        width = len(prefix) + max(len(d) for d in drafts)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else prefix[-1]
-        batch = [prefix + d + [pad] * (width - len(prefix) - len(d)) for d in drafts]
-        base = cache.get_seq_length() if cache is not None else 0
-        work = cache if (cache is None or len(drafts) == 1) else self._repeat(cache, len(drafts))
-        logits, work = self._forward(torch.tensor(batch, device=self.device), work)
-        preds = logits[:, len(prefix) - 1:].argmax(-1).tolist()
-        best, best_acc = 0, -1
-        for b, d in enumerate(drafts):
-            acc = 0
-            while acc < len(d) and preds[b][acc] == d[acc]:
-                acc += 1
-            if acc > best_acc:
-                best, best_acc = b, acc
-        if len(drafts) > 1:
-            work.batch_select_indices(torch.tensor([best], device=self.device))
-        keep = base + len(prefix) + best_acc
-        if work.get_seq_length() > keep:
-            work.crop(-(work.get_seq_length() - keep))
-        return work, drafts[best][:best_acc] + [preds[best][best_acc]]
-
-    def _verify_tree(self, cache, prefix: list[int], drafts: list[list[int]]):
-        """Like :meth:`_verify`, in one sequence: ``prefix`` then every draft, each draft
-        attending to the cache, the prefix and its own earlier tokens (a 4D attention mask
-        and explicit positions), so the cache is not copied per draft."""
         torch = self.torch
         base = cache.get_seq_length()
         n = len(prefix)
@@ -277,7 +245,7 @@ class HFBackend:
                          attention_mask=mask.to(self.device), use_cache=True,
                          **{self._cache_kw: cache})
         preds = out.logits[0].argmax(-1).tolist()
-        best, best_acc, best_next = 0, -1, None
+        best, best_acc, best_next = 0, 0, preds[n - 1]
         for b, d in enumerate(drafts):
             o = offsets[b]
             chain = [preds[n - 1]] + [preds[o + j] for j in range(len(d))]
@@ -286,13 +254,14 @@ class HFBackend:
                 acc += 1
             if acc > best_acc:
                 best, best_acc, best_next = b, acc, chain[acc]
-        o = offsets[best]
+        accepted = drafts[best][:best_acc] if drafts else []
+        o = offsets[best] if drafts else q
         keep = list(range(base + n)) + list(range(base + o, base + o + best_acc))
         index = torch.tensor(keep, device=self.device)
         for layer in cache.layers:
             layer.keys = layer.keys.index_select(-2, index)
             layer.values = layer.values.index_select(-2, index)
-        return cache, drafts[best][:best_acc] + [best_next]
+        return cache, accepted + [best_next]
 
     def _first_guess(self, ids: list[int]) -> int | None:
         """The token that followed the last earlier occurrence of the prompt's final two tokens
@@ -330,11 +299,7 @@ class HFBackend:
             if stopped or len(generated) >= self.max_new_tokens:
                 self._cache, self._cached_ids = cache, ids + generated[:-1]
                 return generated[:used], not stopped
-            drafts = self._drafts(ids, generated)
-            if drafts:
-                cache, more = self._verify_tree(cache, [generated[-1]], drafts)
-            else:
-                cache, more = self._verify(cache, [generated[-1]], drafts)
+            cache, more = self._verify_tree(cache, [generated[-1]], self._drafts(ids, generated))
             generated += more
 
     def _generate_plain(self, ids: list[int]) -> tuple[list[int], bool]:

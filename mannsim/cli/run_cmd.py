@@ -29,13 +29,6 @@ def backend_names() -> list[str]:
     return [REFERENCE] + sorted(registry())
 
 
-def _tape_json(machine, cells):
-    if not cells:
-        return "", None
-    lo, hi = min(cells), max(cells)
-    return machine.tape_text(cells.get(c, machine.blank) for c in range(lo, hi + 1)), lo
-
-
 def run_reference_cmd(console, machine, label, max_steps, as_json):
     t0 = time.perf_counter()
     result = run_reference(machine, max_steps)
@@ -193,7 +186,7 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
     finally:
         backend.close()
     if as_json:
-        tape, start = _tape_json(machine, report.cells)
+        tape, start = machine.span_text(report.cells)
         d = report.divergence
         click.echo(json.dumps({
             "steps": report.steps, "cycles": report.cycles, "halted": report.halted,

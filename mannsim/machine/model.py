@@ -142,6 +142,13 @@ class Machine:
         """Render a run of cells as text: characters joined, or words joined by spaces."""
         return (" " if self.word_symbols else "").join(cells)
 
+    def span_text(self, cells: Mapping[int, str]) -> tuple[str, int | None]:
+        """(the non-blank span of ``cells`` as text, its first cell), or ("", None) if blank."""
+        if not cells:
+            return "", None
+        lo, hi = min(cells), max(cells)
+        return self.tape_text(cells.get(c, self.blank) for c in range(lo, hi + 1)), lo
+
     def _key(self):
         """What makes two machines equal: the same table, names and tape (order of listing aside)."""
         return (
