@@ -46,27 +46,15 @@ def test_verify_u15_2_with_the_embedded_model(tmp_path):
     assert data["backend"]["name"] == "hf" and len(data["backend"]["weights"]) == 64
 
 
-VERIFIED = ["u15_2.tm", "bb2.tm", "bb3.tm", "bb3_ones.tm", "bb4.tm", "bb5.tm", "bb2x4.tm",
-            "binary_addition.tm", "binary_increment.tm", "copy.tm"]
-# Known failures of the shipped model (3 of 190 cases, recorded in the README's model card):
-KNOWN_FAILURES = {
-    "palindrome.tm": {(("check1",), ("0",))},
-    "unary_multiplication.tm": {(("unmark",), ("_",)), (("restore",), ("_",))},
-}
+VERIFIED = sorted(p.name for p in PROGRAMS.glob("*.tm"))
 
 
 @pytest.mark.parametrize("name", VERIFIED)
-def test_every_program_verifies_with_the_embedded_model(model, name):
-    prog = compile_program(load(str(PROGRAMS / name)), DIALECT)
+@pytest.mark.parametrize("dialect", ["schuurmans", "compact"])
+def test_every_program_verifies_with_the_embedded_model(model, name, dialect):
+    prog = compile_program(load(str(PROGRAMS / name)), load_dialect(dialect))
     failed = [(r.states, r.symbols, r.expected, r.answer) for r in verify(prog, model) if not r.passed]
     assert not failed
-
-
-@pytest.mark.parametrize("name", sorted(KNOWN_FAILURES))
-def test_the_known_failures_are_exactly_these(model, name):
-    prog = compile_program(load(str(PROGRAMS / name)), DIALECT)
-    failed = {(r.states, r.symbols) for r in verify(prog, model) if not r.passed}
-    assert failed == KNOWN_FAILURES[name]
 
 
 def test_a_short_run_with_the_model_has_no_divergence(model):

@@ -49,9 +49,14 @@ def random_name(rng: random.Random, long_names: float = 0.4, name_max: int = 7) 
     return head + tail.rstrip("-")
 
 
-def random_machine(rng: random.Random, long_names: float = 0.4, name_max: int = 7) -> Machine:
+SYMBOL_WEIGHTS = [5, 3, 2, 2, 2, 1, 1]  # for 2, 3, 4, ... symbols
+
+
+def random_machine(rng: random.Random, long_names: float = 0.4, name_max: int = 7,
+                   symbols_max: int = 4) -> Machine:
     n_states = rng.randint(2, 7)
-    n_symbols = rng.choices([2, 3, 4], weights=[5, 3, 2])[0]
+    counts = list(range(2, symbols_max + 1))
+    n_symbols = rng.choices(counts, weights=SYMBOL_WEIGHTS[:len(counts)])[0]
     names: list[str] = []
     while len(names) < n_states:
         name = random_name(rng, long_names, name_max)
@@ -77,14 +82,14 @@ def random_machine(rng: random.Random, long_names: float = 0.4, name_max: int = 
 
 
 def blocks(dialect: Dialect, rng: random.Random, held_out: set[str], long_names: float = 0.4,
-           name_max: int = 7):
+           name_max: int = 7, symbols_max: int = 4):
     """Yield (prompt block, answer) pairs forever: one random (state, symbol) at a time.
 
     The block is the rendered instruction without the boot (the symbol under the head put in
     place of ``@[@[i]]``); the answer is what the dialect expects, without its newline.
     """
     while True:
-        machine = random_machine(rng, long_names, name_max)
+        machine = random_machine(rng, long_names, name_max, symbols_max)
         prog = compile_program(machine, dialect)
         states = list(machine.states)
         rng.shuffle(states)

@@ -2,26 +2,41 @@
 
 A small Llama (transformers' ``LlamaForCausalLM``) learns, from random machines compiled with
 the dialect, to answer an instruction block with its chosen result line. Each training sequence
-is a run of (block, answer) pairs, like the boot: with probability ``--boot-prob`` the dialect's
-real boot comes first. The loss is on answer tokens only (the answer line and its newline).
-Evaluation puts every distinct prompt of every program under ``programs/`` (held out from
-training) to the model with the boot, greedy, and counts exact answers. Reproducible from the
-seed; runs on CPU (slowly) or on a GPU when there is one.
+is a run of (block, answer) pairs, like the boot: with probability ``--boot-prob`` the boot of one
+of the ``--dialect`` dialects comes first. The loss is on answer tokens only (the answer line and
+its newline).
+
+Batches are a pure function of (seed, step): batch ``k`` is built from ``random.Random(f"{seed}:{k}")``,
+so ``--workers`` (processes that build batches ahead of the model) changes speed, never data.
+
+Evaluation is teacher-forced and batched: a case passes when the model's argmax at every answer
+position is the answer's next token, which implies that greedy decoding returns exactly the
+answer. Two sets, both with the boot: a validation set of random machines drawn with
+``--val-seed`` (the checkpoint selected as ``best`` is the best on this set), and every distinct
+prompt of every program under ``programs/`` (held out from training, reported, not selected on).
+The authority is still ``mannsim verify`` on the packaged model.
+
+Runs on CPU (slowly) or on a GPU when there is one (bf16 autocast there). With
+``--max-minutes`` the learning-rate schedule follows wall time, so a time-boxed run ends its
+cosine decay on time.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import multiprocessing as mp
+import os
 import random
 import time
+from collections import deque
 from pathlib import Path
 
 import torch
 
 from ..machine import load
 from ..program import compile_program, load_dialect
-from .data import blocks, held_out_rows
+from .data import blocks, held_out_rows, random_machine
 from .tokenizer import train_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -56,41 +71,133 @@ def boot_with_labels(tok, boot: str):
     return ids, labels
 
 
-def eval_cases(dialect):
+# -- batches (built in worker processes when --workers > 0) -------------------------------------
+
+_W: dict = {}
+
+
+def _worker_init(tok_dir: str, dialects: list[str], opts: dict) -> None:
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(tok_dir)
+    ds = [load_dialect(d) for d in dialects]
+    _W.update(tok=tok, dialect=ds[0], opts=opts,
+              held=held_out_rows(ds[0], ROOT / "programs"),
+              boots=[boot_with_labels(tok, d.boot) for d in ds])
+
+
+def make_batch(k: int) -> tuple[list, list]:
+    """Batch ``k``: ``opts['batch']`` sequences of token ids and labels."""
+    o, tok = _W["opts"], _W["tok"]
+    rng = random.Random(f"{o['seed']}:{k}")
+    stream = blocks(_W["dialect"], rng, _W["held"], o["long_names"], o["name_max"],
+                    o["symbols_max"])
+    seqs = []
+    for _ in range(o["batch"]):
+        boot_ids, boot_labels = rng.choice(_W["boots"])
+        seqs.append(build_sequence(rng, stream, tok, boot_ids, boot_labels, o["max_len"],
+                                   o["boot_prob"]))
+    return seqs
+
+
+def batches(first: int, last: int, workers: int, init_args: tuple):
+    """Yield batches first..last in order, built ``workers`` processes ahead (0: in process)."""
+    if workers <= 0:
+        _worker_init(*init_args)
+        for k in range(first, last + 1):
+            yield make_batch(k)
+        return
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers, initializer=_worker_init, initargs=init_args) as pool:
+        pending: deque = deque()
+        nxt = first
+        while nxt <= last or pending:
+            while nxt <= last and len(pending) < 4 * workers:
+                pending.append(pool.apply_async(make_batch, (nxt,)))
+                nxt += 1
+            yield pending.popleft().get()
+
+
+def to_tensors(seqs, pad_id):
+    width = max(len(s[0]) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id)
+    labels = torch.full((len(seqs), width), -100)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for k, (i, l) in enumerate(seqs):
+        ids[k, :len(i)] = torch.tensor(i)
+        labels[k, :len(l)] = torch.tensor(l)
+        mask[k, :len(i)] = 1
+    return ids, labels, mask
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+def program_cases(dialect):
     cases = []
     for path in sorted((ROOT / "programs").glob("*.tm")):
         prog = compile_program(load(str(path)), dialect)
-        for case in prog.cases():
-            cases.append((path.stem, case.prompt, case.answer))
+        cases += [(path.stem, c.prompt, c.answer) for c in prog.cases()]
     return cases
 
 
+def validation_cases(dialect, seed: int, n_machines: int, long_names: float, name_max: int,
+                     symbols_max: int):
+    rng = random.Random(seed)
+    cases = []
+    for k in range(n_machines):
+        prog = compile_program(random_machine(rng, long_names, name_max, symbols_max), dialect)
+        cases += [(f"val{k}", c.prompt, c.answer) for c in prog.cases()]
+    return cases
+
+
+def encode_cases(tok, cases):
+    """(name, prompt ids, answer ids) for each (name, prompt, answer) case, tokenized once."""
+    return [(name, tok(prompt, add_special_tokens=False)["input_ids"],
+             tok(answer + "\n", add_special_tokens=False)["input_ids"])
+            for name, prompt, answer in cases]
+
+
 @torch.no_grad()
-def greedy(model, tok, prompts, max_new=48, device="cpu"):
-    outs = []
-    for prompt in prompts:
-        ids = torch.tensor([tok(prompt, add_special_tokens=False)["input_ids"]], device=device)
-        out = model.generate(ids, max_new_tokens=max_new, do_sample=False,
-                             stop_strings=["\n"], tokenizer=tok, pad_token_id=tok.pad_token_id)
-        outs.append(tok.decode(out[0, ids.shape[1]:]).split("\n")[0])
-    return outs
-
-
-def evaluate(model, tok, cases, device):
+def exact(model, pad_id, encoded, device, batch=32) -> list[bool]:
+    """Teacher-forced exactness of each encoded case (see the module doc)."""
+    was_training = model.training
     model.eval()
-    answers = greedy(model, tok, [c[1] for c in cases], device=device)
-    model.train()
-    per = {}
-    for (name, _, expected), got in zip(cases, answers):
-        ok, n = per.get(name, (0, 0))
-        per[name] = (ok + (got == expected), n + 1)
+    results = []
+    for start in range(0, len(encoded), batch):
+        chunk = encoded[start:start + batch]
+        ids, _, mask = to_tensors([(p + a, p + a) for _, p, a in chunk], pad_id)
+        with _autocast(device):
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        pred = logits.argmax(-1).cpu()
+        for k, (_, p, a) in enumerate(chunk):
+            results.append(pred[k, len(p) - 1:len(p) - 1 + len(a)].tolist() == a)
+    model.train(was_training)
+    return results
+
+
+def _autocast(device):
+    if device == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    import contextlib
+    return contextlib.nullcontext()
+
+
+def per_program(cases, results) -> dict:
+    per: dict = {}
+    for (name, _, _), ok in zip(cases, results):
+        good, n = per.get(name, (0, 0))
+        per[name] = (good + ok, n + 1)
     return per
 
 
+# -- main --------------------------------------------------------------------------------------
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m mannsim.train", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m mannsim.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "build" / "train"))
-    ap.add_argument("--dialect", default="schuurmans")
+    ap.add_argument("--dialect", default="schuurmans",
+                    help="comma-separated dialects whose boots prefix training sequences; "
+                         "blocks and evaluation use the first")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--steps", type=int, default=2500)
     ap.add_argument("--batch", type=int, default=16)
@@ -101,32 +208,40 @@ def main(argv=None):
     ap.add_argument("--heads", type=int, default=8)
     ap.add_argument("--boot-prob", type=float, default=0.4)
     ap.add_argument("--eval-every", type=int, default=250)
-    ap.add_argument("--max-minutes", type=float, default=0)
+    ap.add_argument("--max-minutes", type=float, default=0,
+                    help="stop after this many minutes; the schedule then follows wall time")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=0, help="processes building batches ahead")
     ap.add_argument("--init", help="continue from this checkpoint folder (model and tokenizer)")
     ap.add_argument("--long-names", type=float, default=0.4,
                     help="share of state names that are words of 2..--name-max characters")
     ap.add_argument("--name-max", type=int, default=7)
+    ap.add_argument("--symbols-max", type=int, default=4, help="machines have 2..N symbols")
+    ap.add_argument("--val-seed", type=int, default=424_242)
+    ap.add_argument("--val-machines", type=int, default=60)
     args = ap.parse_args(argv)
 
-    from transformers import LlamaConfig, LlamaForCausalLM
-    rng = random.Random(args.seed)
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    dialect = load_dialect(args.dialect)
+    names = args.dialect.split(",")
+    dialect = load_dialect(names[0])
     held = held_out_rows(dialect, ROOT / "programs")
-    stream = blocks(dialect, rng, held, args.long_names, args.name_max)
     if args.init:
-        from transformers import AutoTokenizer
-        tok = AutoTokenizer.from_pretrained(args.init)
+        tok_dir = args.init
+        tok = AutoTokenizer.from_pretrained(tok_dir)
     else:
-        corpus = [b + a + "\n" for b, a in (next(stream) for _ in range(5000))] + [dialect.boot]
-        tok = train_tokenizer(corpus)
-    boot_ids, boot_labels = boot_with_labels(tok, dialect.boot)
+        stream = blocks(dialect, random.Random(args.seed), held, args.long_names, args.name_max,
+                        args.symbols_max)
+        corpus = [b + a + "\n" for b, a in (next(stream) for _ in range(5000))]
+        tok = train_tokenizer(corpus + [load_dialect(n).boot for n in names])
+        tok_dir = str(out / "tokenizer")
+        tok.save_pretrained(tok_dir)
     config = LlamaConfig(
         vocab_size=len(tok), hidden_size=args.hidden, num_hidden_layers=args.layers,
         num_attention_heads=args.heads, num_key_value_heads=args.heads,
@@ -138,28 +253,32 @@ def main(argv=None):
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     warmup = max(1, args.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * (
-        0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))))
-    cases = eval_cases(dialect)
+    t0 = time.time()
+
+    def lr_factor(step: int) -> float:
+        progress = step / args.steps
+        if args.max_minutes:
+            progress = max(progress, (time.time() - t0) / (args.max_minutes * 60))
+        return min(1.0, (step + 1) / warmup) * (
+            0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    cases = encode_cases(tok, program_cases(dialect))
+    val = encode_cases(tok, validation_cases(dialect, args.val_seed, args.val_machines,
+                                             args.long_names, args.name_max, args.symbols_max))
+    eval_batch = 64 if device == "cuda" else 16
     log = open(out / "train_log.jsonl", "a")
     print(f"device {device}, {n_params:,} parameters, vocab {len(tok)}, {len(held)} held-out rows, "
-          f"{len(cases)} eval cases", flush=True)
-    t0 = time.time()
+          f"{len(val)} validation cases, {len(cases)} program cases", flush=True)
     best = -1
+    opts = {k: getattr(args, k) for k in
+            ("seed", "batch", "max_len", "boot_prob", "long_names", "name_max", "symbols_max")}
     model.train()
-    for step in range(1, args.steps + 1):
-        seqs = [build_sequence(rng, stream, tok, boot_ids, boot_labels, args.max_len, args.boot_prob)
-                for _ in range(args.batch)]
-        width = max(len(s[0]) for s in seqs)
-        ids = torch.full((len(seqs), width), tok.pad_token_id)
-        labels = torch.full((len(seqs), width), -100)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for k, (i, l) in enumerate(seqs):
-            ids[k, :len(i)] = torch.tensor(i)
-            labels[k, :len(l)] = torch.tensor(l)
-            mask[k, :len(i)] = 1
-        ids, labels, mask = ids.to(device), labels.to(device), mask.to(device)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    stream = batches(1, args.steps, args.workers, (tok_dir, names, opts))
+    for step, seqs in enumerate(stream, start=1):
+        ids, labels, mask = (t.to(device) for t in to_tensors(seqs, tok.pad_token_id))
+        with _autocast(device):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -169,26 +288,32 @@ def main(argv=None):
         if step % 25 == 0:
             print(f"step {step} loss {loss.item():.5f} lr {sched.get_last_lr()[0]:.2e} "
                   f"{elapsed / 60:.1f} min", flush=True)
-        done = args.max_minutes and elapsed > args.max_minutes * 60
+        done = bool(args.max_minutes) and elapsed > args.max_minutes * 60
         if step % args.eval_every == 0 or step == args.steps or done:
-            per = evaluate(model, tok, cases, device)
-            total = sum(ok for ok, _ in per.values())
-            rec = {"step": step, "loss": loss.item(), "minutes": elapsed / 60, "exact": total,
-                   "cases": len(cases), "per_program": per}
+            v = sum(exact(model, tok.pad_token_id, val, device, eval_batch))
+            res = exact(model, tok.pad_token_id, cases, device, eval_batch)
+            total = sum(res)
+            rec = {"step": step, "loss": loss.item(), "minutes": elapsed / 60,
+                   "validation": v, "validation_cases": len(val), "exact": total,
+                   "cases": len(cases), "per_program": per_program(cases, res)}
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(json.dumps(rec), flush=True)
             model.save_pretrained(out / "last", safe_serialization=True)
             tok.save_pretrained(out / "last")
-            if total >= best:
-                best = total
+            if v >= best:
+                best = v
                 model.save_pretrained(out / "best", safe_serialization=True)
                 tok.save_pretrained(out / "best")
                 (out / "best" / "training.json").write_text(json.dumps(
-                    {**vars(args), "step": step, "minutes": elapsed / 60, "exact": total,
-                     "cases": len(cases), "parameters": n_params, "device": device}, indent=1))
+                    {**vars(args), "step": step, "minutes": elapsed / 60, "validation": v,
+                     "validation_cases": len(val), "exact": total, "cases": len(cases),
+                     "parameters": n_params, "device": device,
+                     "device_name": (torch.cuda.get_device_name() if device == "cuda"
+                                     else "cpu")}, indent=1))
         if done:
             break
+    stream.close()
     return 0
 
 
