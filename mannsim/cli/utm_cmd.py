@@ -2,61 +2,162 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
+
+from ..errors import MannsimError
+
+
+def _is_bitag(path: str) -> bool:
+    return path.endswith(".bitag")
+
+
+def _tape_cells(text: str, start: int) -> dict[int, str]:
+    return {start + k: c for k, c in enumerate(text) if c != "0"}
 
 
 def register(cli, console):
     @cli.command("compile")
-    @click.argument("bitag", type=click.Path(dir_okay=False))
+    @click.argument("source")
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                  help="The U15,2 program to write (.tm).")
-    def compile_cmd(bitag, output):
-        """Compile a bi-tag system (.bitag) into a U15,2 program with the encoded tape."""
+                  help="The file to write: a U15,2 program (.tm) or a bi-tag system (.bitag).")
+    @click.option("--target", type=click.Choice(["u15_2", "bitag"]), default="u15_2",
+                  show_default=True, help="Compile down to U15,2's tape, or stop at the bi-tag system.")
+    def compile_cmd(source, output, target):
+        """Compile SOURCE for U15,2.
+
+        SOURCE is a bi-tag system (.bitag) or a Turing machine (any format mannsim reads, or a
+        standard-format string such as 1RB1LB_1LA1RZ). A Turing machine goes through a
+        clockwise machine to a bi-tag system (see README, Universality), then, with --target
+        u15_2, onto U15,2's tape with Neary & Woods' encoding."""
+        from ..machine import formats
         from ..machine.formats import native
-        from ..utm import compile_bitag, load, run
-        system = load(bitag)
-        machine = compile_bitag(system)
-        expected = run(system)
-        header = [
-            f"; U15,2 running the bi-tag system {bitag} (Neary & Woods' encoding), compiled by mannsim",
-            f"; initial word: {' '.join(system.word)}",
-            f"; direct interpretation: {'halts after ' + str(expected.steps) + ' bi-tag steps with ' if expected.halted else 'does not halt within ' + str(expected.steps) + ' steps; last word '}"
-            f"{' '.join(expected.word)}",
-            f"; decode the result with: mannsim decode {bitag} --program {output}",
-        ]
-        with open(output, "w", encoding="utf-8") as f:
-            f.write("\n".join(header) + "\n" + native.dump(machine))
-        console.print(f"wrote {output}: tape of {len(machine.tape)} cells, head {machine.head}")
+        from ..utm import compile_bitag, dump, load, run
+        from ..utm.fromtm import compile_tm
+        header = []
+        if _is_bitag(source):
+            system = load(source)
+            if target == "bitag":
+                raise click.UsageError(f"{source} is already a bi-tag system")
+            what = f"the bi-tag system {source}"
+            expected = run(system)
+            header.append("; direct interpretation: " + (
+                f"halts after {expected.steps} bi-tag steps with {' '.join(expected.word)}"
+                if expected.halted else f"does not halt within {expected.steps} bi-tag steps"))
+        else:
+            machine = formats.load(source)
+            compiled = compile_tm(machine)
+            system = compiled.system
+            chain = compiled.run()
+            what = f"the Turing machine {source}"
+            header += [
+                f"; {len(system.a)} A symbols, {len(system.e)} E symbols (clockwise-machine "
+                "construction, mannsim/utm/fromtm.py)",
+                "; direct interpretation: " + (
+                    f"halts after {chain.steps} bi-tag steps ({chain.m_steps} machine steps)"
+                    if chain.halted else f"does not halt within {chain.steps} bi-tag steps")]
+        header.insert(0, f"; compiled by mannsim from {what}")
+        if target == "bitag":
+            header.append(f"; put it on U15,2 with: mannsim compile {output} -o PROGRAM.tm")
+            text = "\n".join(header) + "\n" + dump(system)
+        else:
+            machine = compile_bitag(system).replace(name=f"U15,2 running {source}")
+            header.append(f"; decode the result with: mannsim decode {source} --program {output}")
+            text = "\n".join(header) + "\n" + native.dump(machine)
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:
+            raise MannsimError(f"cannot write: {e.strerror}", output) from None
+        if target == "bitag":
+            console.print(f"wrote {output}: {len(system.a)} A symbols, {len(system.e)} E symbols, "
+                          f"initial word of {len(system.word)}")
+        else:
+            console.print(f"wrote {output}: tape of {len(machine.tape)} cells, head {machine.head}")
 
     @cli.command()
-    @click.argument("bitag", type=click.Path(dir_okay=False))
+    @click.argument("source")
     @click.option("--program", type=click.Path(dir_okay=False),
-                  help="The compiled U15,2 program (default: compile BITAG now).")
-    @click.option("--max-steps", type=click.IntRange(min=1), default=10**9, show_default=True)
+                  help="The compiled U15,2 program (default: compile SOURCE now).")
+    @click.option("--trace", "trace_path", type=click.Path(dir_okay=False),
+                  help="Read the final tape from the end record of a run's trace (a run with any "
+                       "backend) instead of running the reference machine.")
+    @click.option("--max-steps", type=click.IntRange(min=1), default=10**10, show_default=True,
+                  help="Step limit for the reference run of U15,2.")
     @click.option("--json", "as_json", is_flag=True)
-    def decode(bitag, program, max_steps, as_json):
-        """Run a compiled U15,2 program on the reference machine, read the bi-tag word back
-        from its final tape, and check it against the direct interpreter."""
-        import sys
+    def decode(source, program, trace_path, max_steps, as_json):
+        """Read a computation back from U15,2's final tape and check it.
 
+        SOURCE is what was compiled (a .bitag or a Turing machine). U15,2 runs on the reference
+        machine (or the final tape comes from --trace); the bi-tag word is read from the tape,
+        and for a Turing machine the tape, head and state are read from that word. The result
+        is compared with a direct run of SOURCE; exit code 0 only when they agree."""
         from ..machine import formats, run as run_machine
+        from ..trace import read_trace
         from ..utm import compile_bitag, decode as decode_tape, load, run
-        system = load(bitag)
-        machine = formats.load(program) if program else compile_bitag(system)
-        result = run_machine(machine, max_steps)
-        expected = run(system)
-        word = decode_tape(system, result.cells) if result.halted else None
-        match = result.halted == expected.halted and (word == expected.word if word else True)
-        out = {"u15_steps": result.steps, "halted": result.halted,
-               "decoded": list(word) if word else None, "expected": list(expected.word),
-               "bitag_steps": expected.steps, "match": match}
+        from ..utm.fromtm import compile_tm
+        compiled = None
+        if _is_bitag(source):
+            system = load(source)
+        else:
+            source_machine = formats.load(source)
+            compiled = compile_tm(source_machine)
+            system = compiled.system
+        if trace_path:
+            trace = read_trace(trace_path)
+            end = trace.end or {}
+            if end.get("reason") != "halt" or "tape" not in end:
+                raise MannsimError("the trace has no halted end record: nothing to decode",
+                                   trace_path)
+            halted, u15_steps = True, end.get("steps")
+            cells = _tape_cells(end["tape"], end.get("tape_start") or 0)
+        else:
+            machine = formats.load(program) if program else compile_bitag(system)
+            result = run_machine(machine, max_steps)
+            halted, u15_steps, cells = result.halted, result.steps, result.cells
+        word = decode_tape(system, cells) if halted else None
+        out = {"u15_steps": u15_steps, "halted": halted,
+               "decoded": list(word) if word else None}
+        if compiled is None:
+            expected = run(system)
+            out |= {"expected": list(expected.word), "bitag_steps": expected.steps}
+            match = halted == expected.halted and (word == expected.word if word else True)
+        else:
+            chain = compiled.run()
+            ref = run_machine(source_machine, max(chain.m_steps, 1) + 1)
+            lo_hi = sorted(ref.cells) + [ref.head]
+            lo, hi = min(lo_hi), max(lo_hi)
+            want = ("\x00".join(ref.cells.get(k, source_machine.blank) for k in range(lo, hi + 1)),
+                    ref.head - lo)
+            got = compiled.decode(word).trimmed(source_machine.blank) if word else None
+            state = compiled.decode(word).state if word else None
+            out |= {"bitag_steps": chain.steps, "machine_steps": chain.m_steps,
+                    "tape": got[0].replace("\x00", " " if source_machine.word_symbols else "")
+                    if got else None,
+                    "head_offset": got[1] if got else None, "state": state,
+                    "expected_tape": want[0].replace("\x00", " " if source_machine.word_symbols
+                                                      else ""),
+                    "expected_head_offset": want[1], "expected_state": ref.state,
+                    "expected_halted": ref.halted}
+            match = halted == ref.halted and (got == want and state == ref.state
+                                               if word else True)
+        out["match"] = match
         if as_json:
             click.echo(json.dumps(out))
         else:
-            console.print(f"U15,2: {'halted' if result.halted else 'did not halt'} after "
-                          f"{result.steps:,} steps")
+            console.print(f"U15,2: {'halted' if halted else 'did not halt'} after "
+                          f"{u15_steps:,} steps" if u15_steps is not None else "U15,2: halted")
             console.print(f"decoded word : {' '.join(word) if word else '-'}")
-            console.print(f"direct run   : {' '.join(expected.word)} ({expected.steps} bi-tag steps)")
+            if compiled is None:
+                console.print(f"direct run   : {' '.join(out['expected'])} "
+                              f"({out['bitag_steps']} bi-tag steps)")
+            else:
+                console.print(f"decoded tape : {out['tape']} (head at offset {out['head_offset']}, "
+                              f"state {out['state']})")
+                console.print(f"direct run   : {out['expected_tape']} (head at offset "
+                              f"{out['expected_head_offset']}, state {out['expected_state']}; "
+                              f"{out['machine_steps']} machine steps, {out['bitag_steps']} "
+                              "bi-tag steps)")
             console.print("[green]match[/]" if match else "[red]MISMATCH[/]")
         sys.exit(0 if match else 1)

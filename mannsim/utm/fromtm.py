@@ -1,0 +1,352 @@
+"""Turing machine -> clockwise machine -> bi-tag system (the chain below U15,2).
+
+Neary & Woods reach U15,2 from an ordinary Turing machine in two steps: a *clockwise* Turing
+machine (the head only ever moves one way round a circular tape, and a step may write one cell
+or two, so the tape can grow), then a bi-tag system. Their proofs are not reproduced in the
+reference data; this module is our own derivation of the same chain, checked by the tests
+against the reference simulator on random machines.
+
+**Bi-tag systems are clockwise machines.** Look at a bi-tag word as a ring. Its one E symbol is a
+cursor with a finite state: an active step ``ej ai -> ak [al] em`` replaces the ring symbol just
+after the cursor by one or two symbols and moves the cursor past them; the passive steps that
+follow only rotate the queue until the cursor is in front again. So the E symbols are the states
+of a clockwise machine whose "tape" is the ring of A symbols, and a bi-tag system is exactly a
+clockwise machine that writes one or two cells per step. Halting is reaching ``eh``.
+
+**The clockwise machine that simulates a Turing machine M.** The ring holds a boundary ``#``
+and then M's tape cells, left to right. The sweeper (the E state) keeps the ring item it read
+last *pending*: not yet written back. That one-item delay is what lets it act on the cell to the
+left of the head. M's head is either inside the sweeper's window (pending item + the item just
+read), or recorded on the ring by a *mark* on an item:
+
+- ``L`` mark on an item X: the head is on the cell just before X, in state q (when the item before
+  X is ``#``, on a new blank cell between ``#`` and X: the tape grows to the left);
+- ``N`` mark on ``#``: the head is on a new blank cell just before ``#`` (the tape grows right);
+- ``F`` mark: M halted here, in state q (only in the final word).
+
+Reading an item, the sweeper puts it in the window, turns a mark in the window into a head
+position, then runs M inside the window as long as the head stays there (a right move off the
+window's end leaves the head "on the next item", so runs of right moves cost one read each; a
+left move off its start becomes an L mark; stepping onto ``#`` inserts a blank cell, at most one
+per read). It writes back all but one window item (at most two: the bi-tag limit), which stays
+pending. A left move off the window costs one turn of the ring, as in Neary & Woods' lemma.
+When M halts, the window is written back with an F mark and the system reaches ``eh``. When M
+provably loops inside the window, the sweeper enters a state that copies the ring for ever.
+
+The E and A symbols are found by closure from the initial state and word: only reachable
+sweeper states and ring symbols are emitted, ordered by frequency of use so that U15,2's unary
+encoding stays short.
+"""
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+
+from ..machine import Machine
+from .bitag import Bitag, BitagError
+
+CAP = 3      # most items in the window: the pending item, the item read, one inserted cell
+HASH = "#"
+
+# Ring symbols are (item, mark): item is a symbol index (int) or HASH; mark is None or
+# (kind, state index) with kind "L", "N" or "F". Sweeper states are ("S", pending, head) with
+# head None or a state index ("the head is on the next item read"), ("Z", pending) (flush after a
+# halt), "LOOP" and "HALT".
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A bi-tag system that simulates a Turing machine, and how to read its words back."""
+
+    system: Bitag
+    machine: Machine
+    ring_symbols: dict   # A symbol name -> ring symbol (item, mark)
+    m_steps: dict        # (E, A) -> steps of the Turing machine that production performs
+
+    def run(self, max_steps: int = 10**7) -> "ChainRun":
+        """Run the bi-tag system directly, counting the Turing machine's steps it performs."""
+        system, queue = self.system, deque(self.system.word)
+        steps = m_steps = 0
+        while steps < max_steps:
+            front = queue[0]
+            if front == system.halting:
+                return ChainRun(tuple(queue), steps, m_steps, True)
+            queue.popleft()
+            if front in self.ring_symbols:
+                queue.append(front)
+            else:
+                a = queue.popleft()
+                m_steps += self.m_steps.get((front, a), 0)
+                queue.extend(system.productions[(front, a)])
+            steps += 1
+        return ChainRun(tuple(queue), steps, m_steps, False)
+
+    def decode(self, word) -> "Decoded":
+        return decode_word(self, word)
+
+
+@dataclass(frozen=True)
+class ChainRun:
+    word: tuple[str, ...]
+    steps: int       # bi-tag steps
+    m_steps: int     # Turing machine steps simulated
+    halted: bool
+
+
+@dataclass(frozen=True)
+class Decoded:
+    cells: tuple[str, ...]   # the tape, leftmost ring cell first
+    head: int | None         # index of the head cell in ``cells`` (None if no F mark)
+    state: str | None        # the state M halted in
+
+    def trimmed(self, blank: str) -> tuple[str, int | None]:
+        """The tape between the first and last non-blank cell (or the head), and the head's
+        offset from that span's first cell: comparable with a reference run."""
+        keep = [k for k, s in enumerate(self.cells) if s != blank]
+        if self.head is not None:
+            keep.append(self.head)
+        if not keep:
+            return "", None
+        lo, hi = min(keep), max(keep)
+        return "\x00".join(self.cells[lo:hi + 1]), (None if self.head is None else self.head - lo)
+
+
+class _Sweeper:
+    def __init__(self, machine: Machine):
+        self.m = machine
+        self.sym = {s: k for k, s in enumerate(machine.symbols)}
+        self.st = {q: k for k, q in enumerate(machine.states)}
+        self.blank = self.sym[machine.blank]
+        self.table = {}
+        for (q, s), t in machine.transitions.items():
+            self.table[(self.st[q], self.sym[s])] = (self.sym[t.write], t.move, self.st[t.next])
+
+    @staticmethod
+    def possible(state, ring_symbol) -> bool:
+        """Whether a run from a valid start can put ``state`` in front of ``ring_symbol``: the
+        ring holds one '#' and one head (a mark, or the sweeper's), and F marks appear only when
+        M halts. Impossible pairs get a placeholder production."""
+        item, mark = ring_symbol
+        if state in ("LOOP", "HALT"):
+            return True
+        pending = state[1]
+        if state[0] == "Z":  # flushing after the halt: on a tiny ring it meets its own F mark
+            return not (item == HASH and pending[0] == HASH)
+        if mark is not None and mark[0] == "F":
+            return False
+        head_in_state = state[0] == "Z" or state[2] is not None or pending[1] is not None
+        if head_in_state and mark is not None:
+            return False
+        return not (item == HASH and pending[0] == HASH)
+
+    def read(self, state, ring_symbol):
+        """(symbols written back, next state) for the sweeper in ``state`` reading one symbol.
+        ``self.last_steps`` is then the number of M steps that reading performed."""
+        self.last_steps = 0
+        if state in ("LOOP", "HALT"):
+            return (ring_symbol,), "LOOP"
+        if state[0] == "Z":
+            return (state[1], ring_symbol), "HALT"
+        _, pending, head = state
+        window = [pending, ring_symbol]
+        pos = None  # (index, M state) of the head inside the window
+        # 1. the head: carried over ("next"), or a mark in the window
+        if head is not None:
+            item, mark = ring_symbol
+            if mark is not None:
+                return (ring_symbol,), "LOOP"   # two heads: cannot happen from a valid start
+            if item == HASH:
+                window.insert(1, (self.blank, None))
+                pos = (1, head)
+            else:
+                pos = (1, head)
+        else:
+            for k, (item, mark) in enumerate(window):
+                if mark is None or mark[0] == "F":
+                    continue
+                kind, q = mark
+                if kind == "L" and k >= 1:
+                    window[k] = (item, None)
+                    if window[k - 1][0] == HASH:
+                        window.insert(k, (self.blank, None))
+                        pos = (k, q)
+                    else:
+                        pos = (k - 1, q)
+                elif kind == "N":
+                    window[k] = (item, None)
+                    window.insert(k, (self.blank, None))
+                    pos = (k, q)
+                break
+        # 2. run M inside the window
+        self.last_steps = 0
+        seen = set()
+        next_head = None
+        while pos is not None:
+            k, q = pos
+            cell = window[k][0]
+            rule = self.table.get((q, cell))
+            if rule is None:
+                window[k] = (cell, ("F", q))
+                return self._write_back_halted(window)
+            key = (tuple(window), pos)
+            if key in seen:
+                return tuple(window[:2]), "LOOP"
+            seen.add(key)
+            self.last_steps += 1
+            write, move, q2 = rule
+            window[k] = (write, None)
+            j = k + move
+            if j == len(window):
+                next_head, pos = q2, None
+            elif j < 0:
+                window[0] = (window[0][0], ("L", q2))
+                pos = None
+            elif window[j][0] == HASH:
+                if move > 0:
+                    if len(window) < CAP:
+                        window.insert(j, (self.blank, None))
+                        pos = (j, q2)
+                    else:
+                        window[j] = (HASH, ("N", q2))
+                        pos = None
+                else:
+                    if len(window) < CAP:
+                        window.insert(j + 1, (self.blank, None))
+                        pos = (j + 1, q2)
+                    else:  # the head is on a new cell between '#' and window[j + 1]
+                        window[j + 1] = (window[j + 1][0], ("L", q2))
+                        pos = None
+            else:
+                pos = (j, q2)
+        # 3. write back all but one item (at most two), keep the last pending
+        out, keep = window[:-1], window[-1]
+        assert 1 <= len(out) <= 2, window
+        return tuple(out), ("S", keep, next_head)
+
+    def _write_back_halted(self, window):
+        if len(window) <= 2:
+            return tuple(window), "HALT"
+        return tuple(window[:2]), ("Z", window[2])
+
+
+def compile_tm(machine: Machine, max_symbols: int = 4000, profile_steps: int = 200_000) -> Compiled:
+    """The bi-tag system that simulates ``machine`` from its initial tape and head."""
+    sw = _Sweeper(machine)
+    lo = min(0, machine.head)
+    hi = max(len(machine.tape), machine.head + 1)
+    tape = [sw.sym[s] for s in machine.tape]
+    cells = [tape[k] if 0 <= k < len(tape) else sw.blank for k in range(lo, hi)]
+    h = machine.head - lo
+    ring = [(HASH, None)] + [(c, None) for c in cells]
+    # the sweeper starts with the item before the head cell pending, the head "on the next item"
+    start = ("S", ring[h], sw.st[machine.start])
+    word = ring[h + 1:] + ring[:h]
+    # closure over reachable states and ring symbols
+    states, symbols = [start], list(dict.fromkeys(word))
+    state_set, symbol_set = set(states), set(symbols)
+    rules, steps = {}, {}
+    changed = True
+    while changed:
+        changed = False
+        for st in list(states):
+            if st == "HALT":
+                continue
+            for a in list(symbols):
+                if (st, a) in rules:
+                    continue
+                if not sw.possible(st, a):
+                    rules[(st, a)] = (None, None)
+                    continue
+                out, nxt = sw.read(st, a)
+                rules[(st, a)] = (out, nxt)
+                steps[(st, a)] = sw.last_steps
+                changed = True
+                for s in out:
+                    if s not in symbol_set:
+                        symbol_set.add(s)
+                        symbols.append(s)
+                if nxt not in state_set:
+                    state_set.add(nxt)
+                    states.append(nxt)
+                if len(symbols) + len(states) > max_symbols:
+                    raise BitagError(f"the bi-tag system would exceed {max_symbols} symbols")
+    if "HALT" not in state_set:
+        states.append("HALT")
+    states = [s for s in states if s != "HALT"]
+    a_names = {a: _a_name(machine, a) for a in symbols}
+    e_names = {e: _e_name(machine, e) for e in states + ["HALT"]}
+    productions = {}
+    for (st, a), (out, nxt) in rules.items():
+        if out is not None:
+            productions[(e_names[st], a_names[a])] = (tuple(a_names[s] for s in out)
+                                                      + (e_names[nxt],))
+    a_list = [a_names[a] for a in symbols]
+    e_list = [e_names[e] for e in states]
+    start_word = (e_names[start],) + tuple(a_names[a] for a in word)
+    # U15,2's encoding is unary in the symbol indices: give the most used symbols the smallest
+    # ones (counted on a bounded direct run), and make every impossible production the shortest
+    ua, ue = _usage(productions, start_word, e_names["HALT"], profile_steps)
+    first_a = {a: k for k, a in enumerate(a_list)}
+    first_e = {e: k for k, e in enumerate(e_list)}
+    a_list.sort(key=lambda a: (-ua[a], first_a[a]))
+    e_list.sort(key=lambda e: (-ue[e], first_e[e]))
+    e_list.append(e_names["HALT"])
+    for st in e_list[:-1]:
+        for a in a_list:
+            productions.setdefault((st, a), (a_list[0], e_list[0]))
+    system = Bitag(tuple(a_list), tuple(e_list), productions, start_word).validate()
+    m_steps = {(e_names[st], a_names[a]): n for (st, a), n in steps.items() if n}
+    return Compiled(system, machine, {v: k for k, v in a_names.items()}, m_steps)
+
+
+def _a_name(machine: Machine, a) -> str:
+    item, mark = a
+    base = "#" if item == HASH else f"c{item}"
+    if mark is None:
+        return base
+    kind, q = mark
+    return f"{base}.{kind}{q}"
+
+
+def _usage(productions, word, halting, max_steps):
+    """How often each A and E symbol is at the front in the first ``max_steps`` steps."""
+    ua, ue = Counter(), Counter()
+    queue = deque(word)
+    for _ in range(max_steps):
+        front = queue.popleft()
+        if front == halting:
+            break
+        rule = productions.get((front, queue[0])) if queue else None
+        if rule is None:           # an A symbol: rotate
+            ua[front] += 1
+            queue.append(front)
+        else:
+            ue[front] += 1
+            ua[queue.popleft()] += 1
+            queue.extend(rule)
+    return ua, ue
+
+
+def _e_name(machine: Machine, e) -> str:
+    if e in ("HALT", "LOOP"):
+        return e.lower()
+    if e[0] == "Z":
+        return f"z.{_a_name(machine, e[1])}"
+    _, pending, head = e
+    return f"s.{_a_name(machine, pending)}" + ("" if head is None else f".n{head}")
+
+
+def decode_word(compiled: Compiled, word) -> Decoded:
+    """Read the Turing machine's tape, head and state from a bi-tag word (any rotation)."""
+    m = compiled.machine
+    ring = [compiled.ring_symbols[s] for s in word if s in compiled.ring_symbols]
+    if not ring or sum(item == HASH for item, _ in ring) != 1:
+        raise BitagError("the word does not hold exactly one '#' boundary: not a compiled tape")
+    k = next(i for i, (item, _) in enumerate(ring) if item == HASH)
+    ring = ring[k + 1:] + ring[:k]
+    cells, head, state = [], None, None
+    for item, mark in ring:
+        if mark is not None and mark[0] == "F":
+            head, state = len(cells), m.states[mark[1]]
+        cells.append(m.symbols[item])
+    return Decoded(tuple(cells), head, state)

@@ -1,0 +1,170 @@
+"""Turing machine -> clockwise machine -> bi-tag system -> U15,2 -> back: the whole chain."""
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import PROGRAMS
+from mannsim.machine import Machine, load, run
+from mannsim.machine.model import Transition
+from mannsim.utm import compile_bitag, decode, run as run_bitag
+from mannsim.utm.fromtm import compile_tm
+
+
+def random_machine(rng: random.Random, max_states=4, max_symbols=3, stay=True) -> Machine:
+    states = [f"q{k}" for k in range(rng.randint(1, max_states))]
+    symbols = ["_", "1", "x"][:rng.randint(2, max_symbols)]
+    halt = ["H"] if rng.random() < 0.7 else []
+    moves = [-1, 1, 0] if stay else [-1, 1]
+    table = {(q, s): Transition(rng.choice(symbols), rng.choice(moves), rng.choice(states + halt))
+             for q in states for s in symbols if rng.random() < 0.9}
+    tape = [rng.choice(symbols) for _ in range(rng.randint(0, 4))]
+    return Machine(states=states + halt, symbols=symbols, blank="_", start="q0",
+                   transitions=table, halt_states=halt, tape=tape, head=rng.randint(-2, 5))
+
+
+def expected(machine: Machine, result):
+    """The reference result in the decoder's terms: trimmed tape, head offset, state."""
+    span = sorted(result.cells) + [result.head]
+    lo, hi = min(span), max(span)
+    tape = "\x00".join(result.cells.get(k, machine.blank) for k in range(lo, hi + 1))
+    return tape, result.head - lo
+
+
+def check_against_reference(machine: Machine, max_machine_steps: int = 100):
+    compiled = compile_tm(machine)
+    ref = run(machine, max_machine_steps)
+    chain = compiled.run(10**6 if ref.halted else 20_000)
+    if ref.halted:
+        assert chain.halted, "the bi-tag system did not halt"
+        assert chain.m_steps == ref.steps
+        decoded = compiled.decode(chain.word)
+        assert decoded.trimmed(machine.blank) == expected(machine, ref)
+        assert decoded.state == ref.state
+    elif chain.halted:
+        # halting after more machine steps than the reference was given: check that count
+        longer = run(machine, chain.m_steps + 1)
+        assert longer.halted and longer.steps == chain.m_steps
+    return compiled, chain, ref
+
+
+def test_random_machines_agree_with_the_reference_machine():
+    rng = random.Random(20261126)
+    halted = 0
+    for _ in range(500):
+        _, _, ref = check_against_reference(random_machine(rng))
+        halted += ref.halted
+    assert halted > 200  # the sample is not all loops
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_property_any_seed(seed):
+    check_against_reference(random_machine(random.Random(seed)))
+
+
+def test_a_machine_that_loops_in_place_never_halts():
+    # q0 on '_' stays on the same cell for ever: the window loop is detected at compile time
+    m = Machine(states=["q0", "H"], symbols=["_", "1"], blank="_", start="q0",
+                transitions={("q0", "_"): Transition("_", 0, "q0"),
+                             ("q0", "1"): Transition("1", 1, "H")}, halt_states=["H"])
+    compiled = compile_tm(m)
+    assert not compiled.run(10**5).halted
+    assert "loop" in compiled.system.e
+
+
+def test_tape_grows_at_both_ends():
+    # write 1s leftwards over 4 cells, run back right over them, write xxx, halt
+    rows = {("a", "_"): ("1", -1, "b"), ("b", "_"): ("1", -1, "c"), ("c", "_"): ("1", -1, "d"),
+            ("d", "_"): ("1", 1, "e"), ("e", "1"): ("1", 1, "e"), ("e", "_"): ("x", 1, "f"),
+            ("f", "_"): ("x", 1, "g"), ("g", "_"): ("x", 0, "H")}
+    m = Machine(states=["a", "b", "c", "d", "e", "f", "g", "H"], symbols=["_", "1", "x"],
+                blank="_", start="a", halt_states=["H"],
+                transitions={k: Transition(*v) for k, v in rows.items()})
+    compiled, chain, ref = check_against_reference(m)
+    assert ref.halted and chain.halted
+    assert compiled.decode(chain.word).trimmed("_")[0] == "\x00".join("1111xxx")
+
+
+def test_busy_beavers_through_the_bitag_system():
+    for name, steps in (("bb2", 6), ("bb3", 21), ("bb4", 107)):
+        compiled, chain, ref = check_against_reference(load(str(PROGRAMS / f"{name}.tm")), 1000)
+        assert ref.steps == steps and chain.m_steps == steps
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_small_random_machines_through_u15_2(seed):
+    rng = random.Random(1000 + seed)
+    while True:  # a small halting machine: a few steps, so U15,2 needs at most ~10^7 steps
+        m = random_machine(rng, max_states=2, max_symbols=2, stay=False)
+        ref = run(m, 20)
+        if ref.halted and ref.steps <= 3 and len(compile_tm(m).system.a) <= 5:
+            break
+    compiled = compile_tm(m)
+    u15 = run(compile_bitag(compiled.system), 5 * 10**7)
+    assert u15.halted
+    word = decode(compiled.system, u15.cells)
+    assert word == run_bitag(compiled.system).word
+    got = compiled.decode(word)
+    assert got.trimmed(m.blank) == expected(m, ref) and got.state == ref.state
+
+
+def test_compile_a_machine_to_u15_2_and_decode(tmp_path):
+    out = tmp_path / "bb2_u15.tm"
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "compile", str(PROGRAMS / "bb2.tm"),
+                           "--target", "u15_2", "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "decode the result with" in out.read_text()
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", str(PROGRAMS / "bb2.tm"),
+                           "--program", str(out), "--json"], capture_output=True, text=True)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["match"]
+    assert report["tape"] == "1111" and report["state"] == "Z" and report["machine_steps"] == 6
+    assert report["u15_steps"] == 42_927_933
+
+
+def test_compile_to_bitag_and_errors(tmp_path):
+    out = tmp_path / "succ.bitag"
+    src = str(PROGRAMS / "compiled" / "unary_successor.tm")
+    subprocess.run([sys.executable, "-m", "mannsim", "compile", src, "--target", "bitag",
+                    "-o", str(out)], check=True, capture_output=True)
+    from mannsim.utm import load as load_bitag
+    system = load_bitag(str(out))
+    want = compile_tm(load(src)).system
+    assert (system.a, system.e, system.word, system.productions) == (
+        want.a, want.e, want.word, want.productions)
+    assert run_bitag(system).halted
+    bad = tmp_path / "bad.tm"
+    bad.write_text("start: A\nA 0 1 R\n")
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "compile", str(bad), "-o",
+                           str(tmp_path / "x.tm")], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and str(bad) in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+COMPILED = {  # example: (decoded tape with the head cell, head offset, state, U15,2 steps)
+    "unary_successor": ("1110", 3, "H", 2_314_367),
+    "binary_increment": ("1100", 2, "H", 42_795_475),
+    "parity": ("_", 0, "O", 59_537_481),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPILED))
+def test_shipped_compiled_examples_are_up_to_date(name):
+    source = load(str(PROGRAMS / "compiled" / f"{name}.tm"))
+    shipped = load(str(PROGRAMS / "compiled" / f"{name}.u15_2.tm"))
+    assert shipped.replace(name=None) == compile_bitag(compile_tm(source).system).replace(name=None)
+
+
+def test_unary_successor_runs_inside_u15_2():
+    tape, head, state, steps = COMPILED["unary_successor"]
+    source = load(str(PROGRAMS / "compiled" / "unary_successor.tm"))
+    compiled = compile_tm(source)
+    u15 = run(load(str(PROGRAMS / "compiled" / "unary_successor.u15_2.tm")))
+    assert u15.halted and u15.steps == steps
+    got = compiled.decode(decode(compiled.system, u15.cells))
+    assert got.trimmed(source.blank) == ("\x00".join(tape), head) and got.state == state
