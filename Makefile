@@ -33,15 +33,17 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
 
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := tm std morphett yaml bitag trace answer
+FUZZ_TARGETS := tm std morphett yaml bitag trace answer report
 
 fuzz: setup
 	$(BIN)/python -m pip install -q --disable-pip-version-check atheris
 	mkdir -p build/fuzz
 	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$t; cp fuzz/corpus/$$t/* build/fuzz/corpus-$$t/ 2>/dev/null; \
 	  $(BIN)/python fuzz/fuzz_parsers.py $$t -max_total_time=$(FUZZ_SECONDS) \
-	    -artifact_prefix=build/fuzz/ > build/fuzz/$$t.log 2>&1; \
+	    -artifact_prefix=build/fuzz/ build/fuzz/corpus-$$t > build/fuzz/$$t.log 2>&1; \
+	  status=$$?; \
 	  grep -E "^Done" build/fuzz/$$t.log | sed "s/^/$$t: /"; \
-	  if grep -q "ERROR: libFuzzer" build/fuzz/$$t.log; then \
-	    grep -A12 "Uncaught" build/fuzz/$$t.log; echo "$$t: CRASH (build/fuzz/$$t.log)"; exit 1; fi; \
+	  if [ $$status -ne 0 ] || ! grep -q "^Done" build/fuzz/$$t.log; then \
+	    tail -25 build/fuzz/$$t.log; echo "$$t: CRASH (build/fuzz/$$t.log)"; exit 1; fi; \
 	done

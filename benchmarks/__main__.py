@@ -8,6 +8,7 @@ import sys
 from . import hf, loop, model, reference
 
 BENCHES = {"reference": reference.bench, "loop": loop.bench, "hf": hf.bench,
+           "verify-batch": hf.verify_batch,
            "fresh": model.fresh_machines, "u15-model": model.u15_end_to_end}
 
 

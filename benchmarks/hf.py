@@ -61,3 +61,26 @@ def bench(n_fast: int = 400, n_plain: int = 100, threads: int = 1) -> dict:
         "bar": "at least 5x faster, fewer than 3 forward passes per step",
         "pass": speedup >= 5 and passes < 3,
     }
+
+
+def verify_batch(threads: int = 1, batch: int = 32) -> dict:
+    """verify on every case of programs/ (190): one at a time on the fast path, vs batched."""
+    root = Path(__file__).resolve().parent.parent
+    dialect = load_dialect("schuurmans")
+    backend = load_backend("hf", stop=dialect.stop, threads=threads)
+    prompts = [c.prompt for f in sorted((root / "programs").glob("*.tm"))
+               for c in compile_program(load(str(f)), dialect).cases()]
+    backend.complete(prompts[:2])
+    t0 = time.perf_counter()
+    one = backend.complete(prompts)
+    t_one = time.perf_counter() - t0
+    passes = backend.forward_passes
+    t0 = time.perf_counter()
+    many = backend.complete_batch(prompts, batch)
+    t_many = time.perf_counter() - t0
+    same = [c.text for c in one] == [c.text for c in many]
+    return {"name": f"hf verify of {len(prompts)} cases: one at a time vs batches of {batch}",
+            "one_at_a_time_s": round(t_one, 2), "batched_s": round(t_many, 2),
+            "ratio": round(t_one / t_many, 2),
+            "forward_passes_batched": backend.forward_passes - passes,
+            "identical": same, "pass": same}

@@ -2,7 +2,8 @@
 
     python fuzz/fuzz_parsers.py TARGET -max_total_time=60
 
-TARGET is one of: tm, std, morphett, yaml, bitag, trace, answer. Any exception other than
+TARGET is one of: tm, std, morphett, yaml, bitag, trace, answer, report (verify certificates,
+audited against bb2). Any exception other than
 mannsim's own one-line errors is a crash. `make fuzz` runs every target for a bounded time.
 """
 import os
@@ -17,10 +18,19 @@ with atheris.instrument_imports():
     from mannsim.memory import Memory, MemoryError_, apply_answer
     from mannsim.trace import TraceIndex, read_trace
     from mannsim.utm import parse as parse_bitag
+    from mannsim.verify import audit, parse_certificate
 
 TARGET = sys.argv.pop(1) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "tm"
 TRACE = os.path.join(tempfile.mkdtemp(), "t.jsonl")
 COUNT = [0]
+
+if TARGET == "report":
+    from pathlib import Path
+
+    from mannsim.machine.formats import load as load_machine
+    from mannsim.program import compile_program, load_dialect
+    BB2 = compile_program(load_machine(str(Path(__file__).resolve().parent.parent / "programs"
+                                           / "bb2.tm")), load_dialect("schuurmans"))
 
 
 def one(data: bytes) -> None:
@@ -36,6 +46,8 @@ def one(data: bytes) -> None:
                 f.write(b'{"t":"header","format":"mannsim-trace","version":1}\n' + data)
             read_trace(TRACE)
             TraceIndex(TRACE).close()
+        elif TARGET == "report":
+            audit(BB2, parse_certificate(data, "fuzz"), "fuzz")
         elif TARGET == "answer":
             mem = Memory({"op": "x", "i": "0", "A": "text\n"}, default="0")
             try:

@@ -66,12 +66,14 @@ class TransformersServe:
 
 class FaultProxy:
     """Forwards to ``upstream_port``; ``plan`` is a list of faults applied to the next requests
-    ('500', '429', 'slow', 'malformed', 'ok'); after it runs out every request is forwarded."""
+    after the first ``skip`` ones ('500', '429', 'slow', 'malformed', 'badutf8', 'garbage',
+    'ok'); after it runs out every request is forwarded."""
 
     def __init__(self, upstream_port: int, delay: float = 3.0):
         self.upstream_port = upstream_port
         self.delay = delay
         self.plan: list[str] = []
+        self.skip = 0
         self.requests = 0
         self.port = free_port()
         self.server = None
@@ -91,12 +93,20 @@ class FaultProxy:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 proxy.requests += 1
-                fault = proxy.plan.pop(0) if proxy.plan else "ok"
+                fault = "ok"
+                if proxy.requests > proxy.skip and proxy.plan:
+                    fault = proxy.plan.pop(0)
                 if fault in ("500", "429"):
                     self._send(int(fault), b'{"error": {"message": "injected fault"}}')
                     return
                 if fault == "malformed":
                     self._send(200, b'{"choices": [ this is not json')
+                    return
+                if fault == "badutf8":  # JSON whose answer text is not UTF-8
+                    self._send(200, completion_body("@@").replace(b"@@", b'\xff\xfe" op="'))
+                    return
+                if fault == "garbage":  # a well-formed response with a nonsense answer
+                    self._send(200, completion_body('" op="%[nowhere]" boot="pwned" "'))
                     return
                 if fault == "slow":
                     time.sleep(proxy.delay)

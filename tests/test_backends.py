@@ -167,3 +167,65 @@ def test_server_killed_mid_run_then_resume(server, tmp_path):
     finally:
         proxy2.stop()
     assert key not in trace.read_text()
+
+
+# The fault matrix, through the command line: what the user sees, and the trace on disk.
+FAULTS = {
+    # plan (after 3 good requests): exit code, end reason, words in the one error line
+    "transient 500 and 429": (["500", "429"], 0, "halt", None),
+    "one slow answer": (["slow"], 0, "halt", None),
+    "persistent 500": (["500"] * 20, 2, "error", "kept failing (HTTP 500) after 3 attempts"),
+    "malformed JSON": (["malformed"], 2, "error", "malformed response"),
+    "invalid UTF-8": (["badutf8"], 2, "error", "malformed response"),
+    "garbage answer": (["garbage"], 1, "divergence", None),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_matrix(server, tmp_path, fault):
+    from mannsim.trace import read_trace
+    plan, code, reason, words = FAULTS[fault]
+    proxy = FaultProxy(server.port, delay=4.0)
+    proxy.skip, proxy.plan = 3, list(plan)
+    trace = tmp_path / "t.jsonl"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bb3.tm"), "-b", "openai",
+             "--base-url", proxy.url, "--model", str(DEFAULT_MODEL), "--retries", "2",
+             "--timeout", "2", "--trace", str(trace), "--json"],
+            capture_output=True, text=True, timeout=300)
+    finally:
+        proxy.stop()
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    t = read_trace(str(trace))
+    assert not t.warnings and t.end["reason"] == reason
+    # bb3: 21 steps + the halt answer; an error keeps the 3 good cycles; a divergence also
+    # records the cycle that diverged
+    assert len(t.cycles) == {"halt": 22, "error": 3, "divergence": 4}[reason]
+    if words:
+        assert len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr
+    if reason == "divergence":
+        assert t.divergence and "pwned" in t.divergence["answer"]
+    if reason != "halt":  # the trace resumes against a healthy server and ends like a clean run
+        healthy = FaultProxy(server.port)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "mannsim", "run", "--resume", str(trace), "-b", "openai",
+                 "--base-url", healthy.url, "--model", str(DEFAULT_MODEL), "--json"],
+                capture_output=True, text=True, timeout=300)
+        finally:
+            healthy.stop()
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        assert out["reason"] == "halt" and out["steps"] == 21
+        assert read_trace(str(trace)).end["reason"] == "halt"
+
+
+def test_hf_batched_verify_equals_one_at_a_time(hf):
+    from mannsim.verify import verify
+    for name in ("u15_2.tm", "unary_multiplication.tm", "palindrome.tm"):
+        prog = compile_program(load(str(PROGRAMS / name)), DIALECT)
+        one = [r.answer for r in verify(prog, hf)]
+        batched = [r.answer for r in verify(prog, hf, batch=8)]
+        assert batched == one

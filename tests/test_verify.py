@@ -73,3 +73,63 @@ def test_verify_exit_code_and_json_to_stdout():
     report = json.loads(proc.stdout)
     jsonschema.validate(report, SCHEMA)
     assert report["total"] == 5
+
+
+# Certificates audited without a model: `mannsim verify PROGRAM --check CERT`
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from mannsim.verify import CertificateError, audit, parse_certificate  # noqa: E402
+
+BB2 = compile_program(load(str(PROGRAMS / "bb2.tm")), load_dialect("schuurmans"))
+BB2_CERT = certificate(BB2, load_backend("symbolic"), verify(BB2, load_backend("symbolic")))
+
+
+def test_a_certificate_audits_and_tampering_is_found():
+    assert audit(BB2, json.loads(json.dumps(BB2_CERT)))["verdict"] == "pass"
+    tampered = json.loads(json.dumps(BB2_CERT))
+    tampered["cases"][0]["answer"] = tampered["cases"][0]["answer"].replace("i+=1", "i-=1")
+    with pytest.raises(CertificateError, match="re-checks as fail"):
+        audit(BB2, tampered)
+    dropped = json.loads(json.dumps(BB2_CERT))
+    dropped["cases"].pop()
+    with pytest.raises(CertificateError, match="missing"):
+        audit(BB2, dropped)
+    other = compile_program(load(str(PROGRAMS / "bb3.tm")), load_dialect("schuurmans"))
+    with pytest.raises(CertificateError, match="another program"):
+        audit(other, BB2_CERT)
+    with pytest.raises(CertificateError, match="another dialect"):
+        audit(compile_program(BB2.machine, load_dialect("compact")), BB2_CERT)
+
+
+def test_check_command(tmp_path):
+    cert = tmp_path / "cert.json"
+    cert.write_text(json.dumps(BB2_CERT))
+    ok = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "bb2.tm"),
+                         "--check", str(cert)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "5/5 cases pass" in ok.stdout
+    cert.write_bytes(b"\xff{")
+    bad = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "bb2.tm"),
+                          "--check", str(cert)], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.strip() == f"mannsim: error: {cert}: not UTF-8 text"
+
+
+def _mutations():
+    base = json.dumps(BB2_CERT)
+    return st.one_of(
+        st.binary(max_size=300),
+        st.tuples(st.integers(0, len(base)), st.integers(0, 40), st.text(max_size=20)).map(
+            lambda t: (base[:t[0]] + t[2] + base[t[0] + t[1]:]).encode("utf-8", "surrogatepass")),
+        st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                     lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                     max_leaves=20).map(lambda v: json.dumps(v).encode()),
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutations())
+def test_any_report_bytes_audit_or_fail_in_one_line(data):
+    try:
+        audit(BB2, parse_certificate(data, "r.json"), "r.json")
+    except CertificateError as e:
+        assert "\n" not in str(e) and str(e).startswith("r.json")

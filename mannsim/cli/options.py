@@ -13,8 +13,9 @@ def backend_options(f):
     """--model, --device, --dtype, --threads, --allow-pickle, --base-url, --api-key, --api-mode,
     --timeout, --retries (each reaches the backend only when given)."""
     decorators = [
-        click.option("--model", "-m", help="hf: a model folder, a .gguf file or a hub id "
-                     "(default: the embedded model); openai: the model name."),
+        click.option("--model", "-m", help="hf: a model folder, a .gguf file, a hub id, or a "
+                     "pretrained model installed from PyPI (gemma3-270m, smollm2-135m; default: "
+                     "the embedded model); openai: the model name."),
         click.option("--device", help="hf: torch device (default cpu)."),
         click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]),
                      help="hf: weights dtype (default float32)."),

@@ -21,24 +21,43 @@ def register(cli, console, format_option):
                   help="Prompt dialect (a folder under prompts/, or a path).")
     @click.option("--json", "json_path", type=click.Path(dir_okay=False),
                   help="Write the JSON report (a certificate) here; '-' for standard output.")
+    @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="hf: decode this many prompts side by side after their shared prefix "
+                       "(1: one at a time on the speculative fast path, faster on a CPU).")
+    @click.option("--check", "check_path", type=click.Path(dir_okay=False),
+                  help="Audit this JSON report instead of calling a backend: re-check its "
+                       "hashes, its cases and every recorded answer against PROGRAM.")
     @backend_options_decorator
     @format_option()
-    def verify(program, backend, dialect, json_path, fmt, backend_options):
+    def verify(program, backend, dialect, json_path, batch, check_path, fmt, backend_options):
         """Put every distinct (state, symbol) prompt of PROGRAM to a backend once.
 
         Each answer is checked textually and by its effect (next instruction, symbol written,
         head move, halt). If every case passes, model plus memory simulates the machine exactly
         (by induction on the steps). Exit code 0 only when all cases pass.
+
+        With --check CERT no model is called: the report CERT is audited against PROGRAM (and
+        --dialect), and exit code 0 means it is a valid, passing certificate.
         """
         from ..backends import load_backend
         from ..program import compile_program, load_dialect
-        from ..verify import certificate, verify as run_verify
+        from ..verify import audit, certificate, read_certificate, verify as run_verify
 
         d = load_dialect(dialect)
         prog = compile_program(formats.load(program, fmt), d)
+        if check_path:
+            summary = audit(prog, read_certificate(check_path), check_path)
+            be = summary["backend"]
+            who = f"{str(be.get('name'))[:40]} {str(be.get('model') or '')[:80]}".strip()
+            console.print(f"{escape(check_path)}: a consistent certificate for "
+                          f"{escape(prog.machine.name or program)} ({d.name} dialect), backend "
+                          f"{escape(who)}: {summary['passed']}/{summary['cases']} cases pass, "
+                          f"re-checked without a model: "
+                          + ("[green]PASS[/]" if summary["verdict"] == "pass" else "[red]FAIL[/]"))
+            sys.exit(0 if summary["verdict"] == "pass" else 1)
         be = load_backend(backend, stop=d.stop, **backend_options)
         try:
-            results = run_verify(prog, be)
+            results = run_verify(prog, be, batch)
             report = certificate(prog, be, results)
         finally:
             be.close()
