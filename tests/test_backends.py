@@ -229,3 +229,13 @@ def test_hf_batched_verify_equals_one_at_a_time(hf):
         one = [r.answer for r in verify(prog, hf)]
         batched = [r.answer for r in verify(prog, hf, batch=8)]
         assert batched == one
+
+
+def test_pretrained_names_resolve_or_say_how_to_install(monkeypatch):
+    from mannsim.backends import hf as hf_module
+    monkeypatch.setitem(hf_module.PRETRAINED, "nothing-1m", ("no_such_package_xyz", "pip install x"))
+    with pytest.raises(BackendError, match="model nothing-1m is not installed: pip install x"):
+        hf_module.resolve_pretrained("nothing-1m")
+    with pytest.raises(BackendError, match="nothing-1m is not installed"):
+        load_backend("hf", model="nothing-1m")
+    assert {"gemma3-270m", "smollm2-135m"} <= set(hf_module.PRETRAINED)

@@ -20,8 +20,9 @@ def _tape_cells(text: str, start: int) -> dict[int, str]:
 def register(cli, console):
     @cli.command("compile")
     @click.argument("source")
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                  help="The file to write: a U15,2 program (.tm) or a bi-tag system (.bitag).")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False),
+                  help="The file to write: a U15,2 program (.tm) or a bi-tag system (.bitag). "
+                       "Default: SOURCE's name with .u15_2.tm or .bitag, in the current folder.")
     @click.option("--target", type=click.Choice(["u15_2", "bitag"]), default="u15_2",
                   show_default=True, help="Compile down to U15,2's tape, or stop at the bi-tag system.")
     def compile_cmd(source, output, target):
@@ -35,7 +36,13 @@ def register(cli, console):
         from ..machine.formats import native
         from ..utm import compile_bitag, dump, load, run
         from ..utm.fromtm import compile_tm
+        import os
         header = []
+        if output is None:
+            stem = os.path.splitext(os.path.basename(source))[0] if os.path.exists(source) else "machine"
+            output = stem + (".bitag" if target == "bitag" else ".u15_2.tm")
+            if os.path.abspath(output) == os.path.abspath(source):
+                raise click.UsageError("give -o: the default output name is SOURCE itself")
         if _is_bitag(source):
             system = load(source)
             if target == "bitag":
