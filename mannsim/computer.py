@@ -22,6 +22,9 @@ from .memory import Memory, MemoryError_, Renderer, apply_answer
 from .program import HALT, Program, compile_program, load_dialect
 from .trace import TraceError, TraceWriter, read_trace
 
+#: Farthest cell from 0 a run may reach (every cell visited becomes a MEMORY key).
+MAX_TAPE_SPAN = 1 << 22
+
 
 @dataclass
 class Divergence:
@@ -261,6 +264,9 @@ class Computer:
                     break
                 if self.cycles >= self.max_steps:
                     break
+                if abs(self.stepper.head) > MAX_TAPE_SPAN:
+                    raise MannsimError(f"the head reached cell {self.stepper.head}: past the "
+                                       f"tape span cap of {MAX_TAPE_SPAN:,} cells from cell 0")
                 divergence = self.step()
                 if divergence is not None:
                     reason = "divergence"

@@ -121,3 +121,16 @@ def test_api_key_never_reaches_an_artefact(tmp_path):
     for path in tmp_path.iterdir():
         seen += path.read_text(errors="replace")
     assert trace.exists() and key not in seen
+
+
+def test_tape_span_cap_ends_the_run_with_a_valid_trace(tmp_path, monkeypatch):
+    import mannsim.computer as computer
+    monkeypatch.setattr(computer, "MAX_TAPE_SPAN", 5)
+    from mannsim.backends import load_backend
+    trace = tmp_path / "t.jsonl"
+    prog = compile_program(load(str(PROGRAMS / "bb4.tm")), DIALECT)
+    report = Computer(prog, load_backend("symbolic"), trace=str(trace)).run()
+    assert report.reason == "error" and "tape span cap of 5 cells" in report.error
+    t = read_trace(str(trace))
+    assert not t.warnings and t.end["reason"] == "error" and len(t.cycles) == report.cycles > 0
+    assert all(abs(c["head"]) <= 5 for c in t.cycles)
