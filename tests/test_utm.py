@@ -1,4 +1,5 @@
 """Bi-tag systems on U15,2: the test vector bit for bit, and random systems end to end."""
+import json
 import random
 import subprocess
 import sys
@@ -104,3 +105,22 @@ def test_compiled_examples(name):
     result = run_machine(shipped)
     assert result.halted and result.steps == u15_steps
     assert decode(system, result.cells) == word
+
+
+def test_decode_from_the_trace_of_a_run(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    src = str(PROGRAMS / "bitag" / "test_vector.bitag")
+    subprocess.run([sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bitag" / "test_vector.tm"),
+                    "-b", "symbolic", "--trace", str(trace), "--json"], check=True,
+                   capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", src, "--trace", str(trace),
+                           "--json"], capture_output=True, text=True)
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0 and out["match"] and out["decoded"] == ["e2", "a1", "a1"]
+    assert out["u15_steps"] == 39065
+    cut = tmp_path / "cut.jsonl"  # a run that did not halt has nothing to decode
+    cut.write_text("".join(trace.read_text().splitlines(True)[:50]))
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", src, "--trace", str(cut)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "no halted end record" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
