@@ -53,6 +53,15 @@ def check_effect(program: Program, state: str, symbol: str, answer: str) -> str 
     return check_cycle(program, mem, t, state if t is None else t.next, 0, assigns, updates, before)
 
 
+def case_problem(program: Program, states, symbols, answer: str) -> str | None:
+    """What is wrong with ``answer`` for a case (every (state, symbol) it stands for), or None."""
+    problems = [check_effect(program, q, s, answer) for q in states for s in symbols]
+    problem = next((p for p in problems if p), None)
+    if not answer.strip():
+        problem = problem or "empty answer"
+    return problem
+
+
 def verify(program: Program, backend: Backend, batch: int = 1) -> list[CaseResult]:
     """Put every case to ``backend`` once; with ``batch`` > 1 and a backend that has
     ``complete_batch`` (hf), that many prompts decode side by side."""
@@ -64,10 +73,7 @@ def verify(program: Program, backend: Backend, batch: int = 1) -> list[CaseResul
         completions = backend.complete(prompts)
     results = []
     for case, comp in zip(cases, completions):
-        problems = [check_effect(program, q, s, comp.text) for q in case.states for s in case.symbols]
-        problem = next((p for p in problems if p), None)
-        if not comp.text.strip():
-            problem = problem or "empty answer"
+        problem = case_problem(program, case.states, case.symbols, comp.text)
         results.append(CaseResult(case.states, case.symbols, case.prompt, case.answer, comp.text,
                                   comp.text == case.answer, problem is None, problem,
                                   comp.latency))
@@ -167,8 +173,7 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
         seen.add(key)
         if rec.get("prompt_sha256") != hashlib.sha256(case.prompt.encode()).hexdigest():
             raise CertificateError(f"{where}: the prompt hash differs from this program's", path)
-        problems = [check_effect(program, q, s, rec["answer"]) for q in key[0] for s in key[1]]
-        ok = not any(problems) and bool(rec["answer"].strip())
+        ok = case_problem(program, key[0], key[1], rec["answer"]) is None
         if ok != rec["pass"]:
             raise CertificateError(f"{where}: recorded {'pass' if rec['pass'] else 'fail'}, but "
                                    f"the answer re-checks as {'pass' if ok else 'fail'}", path)

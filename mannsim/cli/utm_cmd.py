@@ -103,7 +103,7 @@ def register(cli, console):
         from ..machine import formats, run as run_machine
         from ..trace import read_trace
         from ..utm import compile_bitag, decode as decode_tape, load, run
-        from ..utm.fromtm import compile_tm
+        from ..utm.fromtm import Decoded, compile_tm
         compiled = None
         if _is_bitag(source):
             system = load(source)
@@ -133,18 +133,15 @@ def register(cli, console):
         else:
             chain = compiled.run()
             ref = run_machine(source_machine, max(chain.m_steps, 1) + 1)
-            lo_hi = sorted(ref.cells) + [ref.head]
-            lo, hi = min(lo_hi), max(lo_hi)
-            want = ("\x00".join(ref.cells.get(k, source_machine.blank) for k in range(lo, hi + 1)),
-                    ref.head - lo)
-            got = compiled.decode(word).trimmed(source_machine.blank) if word else None
-            state = compiled.decode(word).state if word else None
+            blank, sep = source_machine.blank, " " if source_machine.word_symbols else ""
+            want = Decoded.of_result(source_machine, ref).trimmed(blank)
+            decoded = compiled.decode(word) if word else None
+            got = decoded.trimmed(blank) if decoded else None
+            state = decoded.state if decoded else None
             out |= {"bitag_steps": chain.steps, "machine_steps": chain.m_steps,
-                    "tape": got[0].replace("\x00", " " if source_machine.word_symbols else "")
-                    if got else None,
+                    "tape": got[0].replace("\x00", sep) if got else None,
                     "head_offset": got[1] if got else None, "state": state,
-                    "expected_tape": want[0].replace("\x00", " " if source_machine.word_symbols
-                                                      else ""),
+                    "expected_tape": want[0].replace("\x00", sep),
                     "expected_head_offset": want[1], "expected_state": ref.state,
                     "expected_halted": ref.halted}
             match = halted == ref.halted and (got == want and state == ref.state

@@ -15,6 +15,7 @@ File format (``.bitag``)::
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from ..errors import MannsimError
@@ -134,18 +135,32 @@ class BitagRun:
     halted: bool
 
 
-def run(system: Bitag, max_steps: int = 10**6) -> BitagRun:
-    word = list(system.word)
+def interpret(productions, e_symbols, word, halting: str, max_steps: int, observe=None,
+              path: str | None = None) -> BitagRun:
+    """Run from ``word`` to ``halting`` at the front, or ``max_steps`` steps. ``observe``, when
+    given, is called for every step: ``observe(e, a)`` for an active step (the E symbol and the A
+    symbol it consumed), ``observe(a, None)`` for a passive one."""
+    queue = deque(word)
     steps = 0
     while steps < max_steps:
-        if not word or word[0] == system.halting:
-            return BitagRun(tuple(word), steps, bool(word))
-        if word[0] in system.a:
-            word.append(word.pop(0))
+        if not queue or queue[0] == halting:
+            return BitagRun(tuple(queue), steps, bool(queue))
+        front = queue.popleft()
+        if front in e_symbols:
+            if not queue:
+                raise BitagError(f"stuck: the word is only {front}", path)
+            a = queue.popleft()
+            queue.extend(productions[(front, a)])
+            if observe is not None:
+                observe(front, a)
         else:
-            if len(word) < 2:
-                raise BitagError(f"stuck: the word is only {word[0]}", system.path)
-            ej, ai = word.pop(0), word.pop(0)
-            word.extend(system.productions[(ej, ai)])
+            queue.append(front)
+            if observe is not None:
+                observe(front, None)
         steps += 1
-    return BitagRun(tuple(word), steps, False)
+    return BitagRun(tuple(queue), steps, False)
+
+
+def run(system: Bitag, max_steps: int = 10**6, observe=None) -> BitagRun:
+    return interpret(system.productions, set(system.e), system.word, system.halting, max_steps,
+                     observe, system.path)

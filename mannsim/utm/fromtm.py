@@ -43,7 +43,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 from ..machine import Machine
-from .bitag import Bitag, BitagError
+from .bitag import Bitag, BitagError, interpret, run as run_bitag
 
 CAP = 3      # most items in the window: the pending item, the item read, one inserted cell
 HASH = "#"
@@ -65,21 +65,14 @@ class Compiled:
 
     def run(self, max_steps: int = 10**7) -> "ChainRun":
         """Run the bi-tag system directly, counting the Turing machine's steps it performs."""
-        system, queue = self.system, deque(self.system.word)
-        steps = m_steps = 0
-        while steps < max_steps:
-            front = queue[0]
-            if front == system.halting:
-                return ChainRun(tuple(queue), steps, m_steps, True)
-            queue.popleft()
-            if front in self.ring_symbols:
-                queue.append(front)
-            else:
-                a = queue.popleft()
-                m_steps += self.m_steps.get((front, a), 0)
-                queue.extend(system.productions[(front, a)])
-            steps += 1
-        return ChainRun(tuple(queue), steps, m_steps, False)
+        count = [0]
+
+        def observe(front, a):
+            if a is not None:
+                count[0] += self.m_steps.get((front, a), 0)
+
+        r = run_bitag(self.system, max_steps, observe)
+        return ChainRun(r.word, r.steps, count[0], r.halted)
 
     def decode(self, word) -> "Decoded":
         return decode_word(self, word)
@@ -99,6 +92,14 @@ class Decoded:
     head: int | None         # index of the head cell in ``cells`` (None if no F mark)
     state: str | None        # the state M halted in
 
+    @classmethod
+    def of_result(cls, machine: Machine, result) -> "Decoded":
+        """The same view of a reference run's result (a :class:`~mannsim.machine.Result`)."""
+        span = list(result.cells) + [result.head]
+        lo, hi = min(span), max(span)
+        cells = tuple(result.cells.get(k, machine.blank) for k in range(lo, hi + 1))
+        return cls(cells, result.head - lo, result.state)
+
     def trimmed(self, blank: str) -> tuple[str, int | None]:
         """The tape between the first and last non-blank cell (or the head), and the head's
         offset from that span's first cell: comparable with a reference run."""
@@ -113,7 +114,6 @@ class Decoded:
 
 class _Sweeper:
     def __init__(self, machine: Machine):
-        self.m = machine
         self.sym = {s: k for k, s in enumerate(machine.symbols)}
         self.st = {q: k for k, q in enumerate(machine.states)}
         self.blank = self.sym[machine.blank]
@@ -134,7 +134,7 @@ class _Sweeper:
             return not (item == HASH and pending[0] == HASH)
         if mark is not None and mark[0] == "F":
             return False
-        head_in_state = state[0] == "Z" or state[2] is not None or pending[1] is not None
+        head_in_state = state[2] is not None or pending[1] is not None
         if head_in_state and mark is not None:
             return False
         return not (item == HASH and pending[0] == HASH)
@@ -155,11 +155,9 @@ class _Sweeper:
             item, mark = ring_symbol
             if mark is not None:
                 return (ring_symbol,), "LOOP"   # two heads: cannot happen from a valid start
-            if item == HASH:
+            if item == HASH:  # the head is on a new blank cell before '#'
                 window.insert(1, (self.blank, None))
-                pos = (1, head)
-            else:
-                pos = (1, head)
+            pos = (1, head)
         else:
             for k, (item, mark) in enumerate(window):
                 if mark is None or mark[0] == "F":
@@ -178,7 +176,6 @@ class _Sweeper:
                     pos = (k, q)
                 break
         # 2. run M inside the window
-        self.last_steps = 0
         seen = set()
         next_head = None
         while pos is not None:
@@ -270,11 +267,9 @@ def compile_tm(machine: Machine, max_symbols: int = 4000, profile_steps: int = 2
                     states.append(nxt)
                 if len(symbols) + len(states) > max_symbols:
                     raise BitagError(f"the bi-tag system would exceed {max_symbols} symbols")
-    if "HALT" not in state_set:
-        states.append("HALT")
     states = [s for s in states if s != "HALT"]
-    a_names = {a: _a_name(machine, a) for a in symbols}
-    e_names = {e: _e_name(machine, e) for e in states + ["HALT"]}
+    a_names = {a: _a_name(a) for a in symbols}
+    e_names = {e: _e_name(e) for e in states + ["HALT"]}
     productions = {}
     for (st, a), (out, nxt) in rules.items():
         if out is not None:
@@ -299,7 +294,7 @@ def compile_tm(machine: Machine, max_symbols: int = 4000, profile_steps: int = 2
     return Compiled(system, machine, {v: k for k, v in a_names.items()}, m_steps)
 
 
-def _a_name(machine: Machine, a) -> str:
+def _a_name(a) -> str:
     item, mark = a
     base = "#" if item == HASH else f"c{item}"
     if mark is None:
@@ -310,30 +305,27 @@ def _a_name(machine: Machine, a) -> str:
 
 def _usage(productions, word, halting, max_steps):
     """How often each A and E symbol is at the front in the first ``max_steps`` steps."""
+    e_symbols = {e for e, _ in productions}
     ua, ue = Counter(), Counter()
-    queue = deque(word)
-    for _ in range(max_steps):
-        front = queue.popleft()
-        if front == halting:
-            break
-        rule = productions.get((front, queue[0])) if queue else None
-        if rule is None:           # an A symbol: rotate
+
+    def observe(front, a):
+        if a is None:      # a passive step: an A symbol rotates
             ua[front] += 1
-            queue.append(front)
         else:
             ue[front] += 1
-            ua[queue.popleft()] += 1
-            queue.extend(rule)
+            ua[a] += 1
+
+    interpret(productions, e_symbols, word, halting, max_steps, observe)
     return ua, ue
 
 
-def _e_name(machine: Machine, e) -> str:
+def _e_name(e) -> str:
     if e in ("HALT", "LOOP"):
         return e.lower()
     if e[0] == "Z":
-        return f"z.{_a_name(machine, e[1])}"
+        return f"z.{_a_name(e[1])}"
     _, pending, head = e
-    return f"s.{_a_name(machine, pending)}" + ("" if head is None else f".n{head}")
+    return f"s.{_a_name(pending)}" + ("" if head is None else f".n{head}")
 
 
 def decode_word(compiled: Compiled, word) -> Decoded:
