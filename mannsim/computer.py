@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from . import __version__
-from .backends.base import MAX_ANSWER, Backend, Completion
+from .backends.base import Backend, Completion
 from .errors import MannsimError
-from .machine import Stepper
-from .machine.formats import native
+from .limits import MAX_TAPE_SPAN
+from .machine import Stepper, canonical
 from .memory import Memory, MemoryError_, Renderer, apply_answer
 from .program import HALT, Program, compile_program, load_dialect
-from .trace import TraceError, TraceWriter, read_trace
-
-#: Farthest cell from 0 a run may reach (every cell visited becomes a MEMORY key).
-MAX_TAPE_SPAN = 1 << 22
+from .program.check import answer_problem, check_cycle
+from .safe_text import one_line
+from .trace import TraceError, TraceIndex, TraceWriter, header_machine
 
 
 @dataclass
@@ -59,7 +58,6 @@ class RunReport:
     tokens_out: int = 0
     cached: int = 0
     resumed_from: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def halted(self) -> bool:
@@ -71,45 +69,21 @@ class RunReport:
 
 
 def sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def check_cycle(prog: Program, mem: Memory, t, state_after: str, head: int, assigns, updates,
-                before: dict) -> str | None:
-    """Compare MEMORY after one cycle with the reference transition ``t`` (``None``: halt).
-
-    ``state_after`` is the reference state after the transition (the halting state when
-    ``t`` is None), ``head`` the head before it, ``before`` the values of ``i`` and the head
-    cell before the cycle. Returns what is wrong, or None.
-    """
-    allowed = {"op", "i", str(head)}
-    if prog.named_halts:
-        allowed.add("halted")
-    for label, _ in assigns:
-        if label not in allowed:
-            return f"answer writes {label!r}, which this cycle may not write"
-    for label, _ in updates:
-        if label != "i":
-            return f"answer updates {label!r}, which this cycle may not update"
-    op = mem.get("op")
-    if t is None:
-        if op != HALT:
-            return "the reference machine halts here but op is not 'halt'"
-        if prog.named_halts and prog.state_of(mem) != state_after:
-            return "halted in the wrong halting state"
-        if mem.get("i") != before["i"] or mem.get(str(head)) != before[str(head)]:
-            return "the halting answer changed the tape or the head"
-        return None
-    if op != prog.texts[t.next]:
-        return "op is not the instruction of the next state"
-    try:
-        i = int(mem.get("i", ""))
-    except ValueError:
-        return "i is not an integer"
-    if i != head + t.move:
-        return "head moved to the wrong cell"
-    if mem.get(str(head), mem.default) != prog.codes[t.write]:
-        return "wrong symbol written"
+def same_backend(now: dict, recorded: dict) -> str | None:
+    """Why the backend ``now`` is not the one a trace ``recorded`` (None: it is)."""
+    if not isinstance(recorded, dict):
+        return "the trace does not name its backend"
+    if now.get("name") != recorded.get("name"):
+        return (f"the trace was recorded with backend {one_line(recorded.get('name'), 40)!r}, "
+                f"not {one_line(now.get('name'), 40)!r}")
+    if now.get("model") != recorded.get("model"):
+        return (f"the trace was recorded with model {one_line(recorded.get('model'), 80)!r}, "
+                f"not {one_line(now.get('model'), 80)!r}")
+    if now.get("weights") != recorded.get("weights"):
+        return "the model's weights differ from the ones the trace was recorded with (sha256)"
     return None
 
 
@@ -142,10 +116,10 @@ class Computer:
     # -- trace -------------------------------------------------------------------------
     def header(self) -> dict:
         machine = self.program.machine
-        text = native.dump(machine)
         return {
             "mannsim": __version__,
-            "program": {"name": machine.name, "path": machine.path, "sha256": sha(text), "text": text},
+            "program": {"name": machine.name, "path": machine.path,
+                        "sha256": canonical.digest(machine), "machine": canonical.to_data(machine)},
             "dialect": {"name": self.program.dialect.name, "sha256": self.program.dialect.digest},
             "backend": self.backend.identity(),
             "settings": {"max_steps": self.max_steps, "memo": self.memo is not None},
@@ -190,36 +164,20 @@ class Computer:
 
     def step(self) -> Divergence | None:
         """One read -> compute -> write cycle, checked. Returns a divergence or None."""
-        mem, st = self.memory, self.stepper
-        state, head = st.state, st.head
-        read = st.read()
+        st = self.stepper
+        state, head, read = st.state, st.head, st.read()
         self.cycles += 1
         n = self.cycles
         try:
-            prompt = self.render(mem["op"])
+            prompt = self.render(self.memory["op"])
         except MemoryError_ as e:
-            return self._diverge(n, f"read substitution failed: {e}", state, head, read, mem["op"], "", {})
+            return self._diverge(n, f"read substitution failed: {e}", state, head, read,
+                                 self.memory["op"], "", {})
         completion = self._ask(prompt)
-        answer = completion.text
         self.model_seconds += completion.latency
         self.tokens_in += completion.tokens_in
         self.tokens_out += completion.tokens_out
-        t = st.step()
-        parsed: dict = {}
-        problem = None
-        if len(answer) > MAX_ANSWER or completion.truncated:
-            problem = f"answer longer than {MAX_ANSWER} characters (or cut at the token limit)"
-            answer = answer[:MAX_ANSWER]
-        elif not answer.strip():
-            problem = "empty answer"
-        else:
-            before = {k: mem.get(k) for k in ("op", "i", str(head), "halted")}
-            try:
-                assigns, updates = apply_answer(answer, mem)
-                parsed = {"writes": self._writes_summary(assigns), "updates": updates}
-                problem = self._check(t, head, read, assigns, updates, before)
-            except MemoryError_ as e:
-                problem = f"answer could not be applied: {e}"
+        t, problem, answer, parsed = self._execute(head, completion.text, completion.truncated)
         if self._writer is not None:
             self._writer.write({
                 "t": "cycle", "n": n, "state": state, "head": head, "read": read,
@@ -234,9 +192,24 @@ class Computer:
         self.checks += 1
         return None
 
-    def _check(self, t, head, read, assigns, updates, before) -> str | None:
-        return check_cycle(self.program, self.memory, t, self.stepper.state, head, assigns,
-                           updates, before)
+    def _execute(self, head: int, answer: str, truncated: bool = False):
+        """The write half of a cycle, checked: step the reference machine, apply ``answer``
+        under the caps, compare. Returns (transition, problem or None, answer, parsed)."""
+        mem = self.memory
+        t = self.stepper.step()
+        parsed: dict = {}
+        problem = answer_problem(answer, truncated)
+        if problem:
+            return t, problem, answer[:4096], parsed
+        before = {"i": mem.get("i"), str(head): mem.get(str(head))}
+        try:
+            assigns, updates = apply_answer(answer, mem)
+            parsed = {"writes": self._writes_summary(assigns), "updates": updates}
+            problem = check_cycle(self.program, mem, t, self.stepper.state, head, assigns,
+                                  updates, before)
+        except MemoryError_ as e:
+            problem = f"answer could not be applied: {e}"
+        return t, problem, answer, parsed
 
     def _diverge(self, n, reason, state, head, read, prompt, answer, parsed, t=None) -> Divergence:
         prog, mem, st = self.program, self.memory, self.stepper
@@ -265,7 +238,7 @@ class Computer:
                 if self.cycles >= self.max_steps:
                     break
                 if abs(self.stepper.head) > MAX_TAPE_SPAN:
-                    raise MannsimError(f"the head reached cell {self.stepper.head}: past the "
+                    raise MannsimError(f"the head reached cell {self.stepper.head:,}: past the "
                                        f"tape span cap of {MAX_TAPE_SPAN:,} cells from cell 0")
                 divergence = self.step()
                 if divergence is not None:
@@ -316,39 +289,77 @@ class Computer:
     # -- resume -------------------------------------------------------------------------
     @classmethod
     def resume(cls, trace_path: str, backend: Backend, *, max_steps: int | None = None,
-               memo: bool = False, progress=None) -> "Computer":
-        """Rebuild a run from its trace: replay the recorded answers, then go on appending."""
-        trace = read_trace(trace_path)
-        head = trace.header
-        prog_info = head.get("program") or {}
-        text = prog_info.get("text", "")
-        if sha(text) != prog_info.get("sha256"):
-            raise TraceError("the program in the trace header does not match its hash", trace_path, 1)
-        machine = native.parse(text, prog_info.get("path") or trace_path)
-        dialect = load_dialect(head.get("dialect", {}).get("name", ""))
-        if dialect.digest != head.get("dialect", {}).get("sha256"):
-            raise TraceError(f"dialect {dialect.name!r} changed since the trace was written",
-                             trace_path, 1)
-        program = compile_program(machine, dialect)
-        settings = head.get("settings", {})
-        comp = cls(program, backend, max_steps=max_steps or settings.get("max_steps", 10**7),
-                   trace=trace_path, memo=memo, progress=progress)
-        kept = 0
-        for rec in trace.cycles:
-            if rec.get("check") != "ok":
-                break
-            comp.cycles += 1
-            comp.stepper.step()
-            try:
-                apply_answer(str(rec.get("answer", "")), comp.memory)
-            except MemoryError_ as e:
-                raise TraceError(f"cycle {comp.cycles} of the trace cannot be replayed: {e}",
-                                 trace_path) from None
-            comp.checks += 1
-            kept += 1
+               memo: bool = False, progress=None, dialect=None, machine=None) -> "Computer":
+        """Rebuild a run from its trace and re-check it: every recorded cycle goes through the
+        same prompt check and lockstep check as a live one; then go on appending.
+
+        The machine is the one the header records (canonical form and hash), the dialect the
+        shipped one it names (or ``dialect``, which must have the same digest), and ``backend``
+        must be the recorded one (name, model, weights). ``machine``, when given (a PROGRAM
+        on the command line), must equal the recorded machine. Any mismatch, and any record
+        that does not re-check, is a :class:`TraceError` naming the trace's line.
+        """
+        with TraceIndex(trace_path, strict=True) as ix:
+            head = ix.header
+            recorded = header_machine(head, trace_path, exact=True)
+            if machine is not None and canonical.digest(machine) != canonical.digest(recorded):
+                raise TraceError("the trace records another program than the one given "
+                                 "(leave PROGRAM out to resume the trace's own)", trace_path, 1)
+            info = head["dialect"]
+            if dialect is None:
+                dialect = load_dialect(info.get("name"), allow_path=False)
+            if dialect.digest != info.get("sha256"):
+                raise TraceError(f"dialect {dialect.name!r} is not the one the trace was "
+                                 "written with (its sha256 differs)", trace_path, 1)
+            why = same_backend(backend.identity(), head["backend"])
+            if why:
+                raise TraceError(f"{why}; resume with the same backend and model", trace_path, 1)
+            program = compile_program(recorded, dialect)
+            settings = head.get("settings") or {}
+            limit = settings.get("max_steps")
+            if max_steps is None:
+                max_steps = limit if isinstance(limit, int) and limit >= 0 else 10**7
+            comp = cls(program, backend, max_steps=max_steps, trace=trace_path, memo=memo,
+                       progress=progress)
+            kept = comp._replay(ix)
+            keep_bytes = ix.valid_end
+            prompts = dict(ix.prompts)
         comp.resumed_from = kept
-        comp._writer = TraceWriter(trace_path, None, append=True)
-        comp._writer._prompts.update(trace.prompts)
+        comp._writer = TraceWriter(trace_path, None, append=True, keep=keep_bytes)
+        comp._writer._prompts.update(prompts)
         comp._writer.write({"t": "resume", "from": kept, "mannsim": __version__,
                             "backend": backend.identity()})
         return comp
+
+    def _replay(self, ix: TraceIndex) -> int:
+        """Re-run the recorded ok cycles through the checks; the number kept."""
+        st = self.stepper
+        for k in range(1, len(ix) + 1):
+            rec = ix.cycle(k)
+            line = ix.line_of(k)
+            if rec["check"] != "ok":
+                break
+            where = f"cycle {k}"
+            if abs(st.head) > MAX_TAPE_SPAN:
+                raise TraceError(f"{where} is past the tape span cap", ix.path, line)
+            if self.memory.get("op") == HALT:
+                raise TraceError(f"{where} follows the halt", ix.path, line)
+            if (rec["state"], rec["head"], rec["read"]) != (st.state, st.head, st.read()):
+                raise TraceError(f"{where} records state {one_line(rec['state'], 40)}, head "
+                                 f"{rec['head']}, read {one_line(rec['read'], 40)}; the machine is "
+                                 f"in {one_line(st.state, 40)} at {st.head} reading "
+                                 f"{one_line(st.read(), 40)}", ix.path, line)
+            try:
+                prompt = self.render(self.memory["op"])
+            except MemoryError_ as e:
+                raise TraceError(f"{where} cannot be replayed: {e}", ix.path, line) from None
+            if sha(prompt)[:16] != rec["prompt"]:
+                raise TraceError(f"{where}'s recorded prompt is not the one the program renders "
+                                 "here", ix.path, line)
+            _, problem, _, _ = self._execute(rec["head"], rec["answer"])
+            if problem:
+                raise TraceError(f"{where} is recorded as ok, but its answer fails the check: "
+                                 f"{problem}", ix.path, line)
+            self.cycles += 1
+            self.checks += 1
+        return self.cycles

@@ -1,24 +1,37 @@
 """Exhaustive conformance: every distinct (state, symbol) prompt of a program, put to a backend once.
 
-Greedy decoding makes the model a function of the prompt, and the prompt of a cycle depends
-only on (state, symbol under the head). So if every distinct prompt gets an answer with the
-right effect (next instruction, symbol written, head move, or halt), the model plus memory
-simulates the machine exactly, for every input, by induction on the steps (Schuurmans 2023).
+What a passing run of :func:`verify` proves, and under which assumptions, is stated in the
+README ("What verify proves") and in :mod:`mannsim.program.check`: each answer must be right
+at two heads of every (sign, length) class of the heads a run can reach, may not read the
+tape, and meets the same caps as in a run; then, for a backend that answers a prompt the same
+way every time, model plus memory simulates the machine exactly on every input within the
+span cap, by induction on the steps.
+
+A certificate (the JSON report) records the answers. ``audit`` (``verify --check``) proves the
+certificate is consistent: that *these answers* make the machine run exactly. That *this model*
+gave them is only recorded until ``replay`` (``verify --check --replay``) asks the backend again
+and gets the same answers from the same weights.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 
 from . import __version__
 from .backends.base import Backend
-from .computer import check_cycle, sha
+from .computer import same_backend
 from .errors import MannsimError
-from .machine.formats import native
-from .memory import Memory, MemoryError_, apply_answer
+from .limits import MAX_FILE_BYTES, MAX_TAPE_SPAN
+from .machine import canonical
 from .program import Program
+from .program.check import PROBE_HEADS, case_problem, tapeless_memory
+
+KIND = "mannsim-verify"
+#: Version 2: the program is hashed in canonical form; answers are checked at PROBE_HEADS.
+CERT_VERSION = 2
 
 
 @dataclass
@@ -38,30 +51,6 @@ class CaseResult:
         return self.effect
 
 
-def check_effect(program: Program, state: str, symbol: str, answer: str) -> str | None:
-    """Apply ``answer`` to a MEMORY in (state, symbol) with the head on cell 0; what is wrong?"""
-    mem = program.initial_memory()
-    for key in [k for k in mem if k.lstrip("-").isdigit()]:
-        del mem[key]
-    mem["op"], mem["i"], mem["0"] = program.texts[state], "0", program.codes[symbol]
-    before = {"i": mem.get("i"), "0": mem.get("0"), "op": mem["op"], "halted": mem.get("halted")}
-    t = program.machine.transition(state, symbol)
-    try:
-        assigns, updates = apply_answer(answer, mem)
-    except MemoryError_ as e:
-        return f"answer could not be applied: {e}"
-    return check_cycle(program, mem, t, state if t is None else t.next, 0, assigns, updates, before)
-
-
-def case_problem(program: Program, states, symbols, answer: str) -> str | None:
-    """What is wrong with ``answer`` for a case (every (state, symbol) it stands for), or None."""
-    problems = [check_effect(program, q, s, answer) for q in states for s in symbols]
-    problem = next((p for p in problems if p), None)
-    if not answer.strip():
-        problem = problem or "empty answer"
-    return problem
-
-
 def verify(program: Program, backend: Backend, batch: int = 1) -> list[CaseResult]:
     """Put every case to ``backend`` once; with ``batch`` > 1 and a backend that has
     ``complete_batch`` (hf), that many prompts decode side by side."""
@@ -72,8 +61,10 @@ def verify(program: Program, backend: Backend, batch: int = 1) -> list[CaseResul
     else:
         completions = backend.complete(prompts)
     results = []
+    base = tapeless_memory(program)
     for case, comp in zip(cases, completions):
-        problem = case_problem(program, case.states, case.symbols, comp.text)
+        problem = case_problem(program, case.states, case.symbols, comp.text, comp.truncated,
+                               base=base)
         results.append(CaseResult(case.states, case.symbols, case.prompt, case.answer, comp.text,
                                   comp.text == case.answer, problem is None, problem,
                                   comp.latency))
@@ -82,22 +73,24 @@ def verify(program: Program, backend: Backend, batch: int = 1) -> list[CaseResul
 
 def certificate(program: Program, backend: Backend, results: list[CaseResult]) -> dict:
     """The JSON report: what was checked, with what, and every answer."""
-    text = native.dump(program.machine)
     passed = sum(r.passed for r in results)
     return {
         "mannsim": __version__,
-        "kind": "mannsim-verify",
+        "kind": KIND,
+        "version": CERT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "program": {"name": program.machine.name, "sha256": sha(text)},
+        "program": {"name": program.machine.name, "sha256": canonical.digest(program.machine)},
         "dialect": {"name": program.dialect.name, "sha256": program.dialect.digest},
         "backend": backend.identity(),
+        "checked_at_heads": list(PROBE_HEADS),
+        "tape_span": MAX_TAPE_SPAN,
         "total": len(results),
         "passed": passed,
         "textual": sum(r.textual for r in results),
         "verdict": "pass" if passed == len(results) else "fail",
         "cases": [
             {"states": list(r.states), "symbols": list(r.symbols),
-             "prompt_sha256": hashlib.sha256(r.prompt.encode()).hexdigest(),
+             "prompt_sha256": _prompt_sha(r.prompt),
              "expected": r.expected, "answer": r.answer, "textual": r.textual,
              "effect": r.effect, "pass": r.passed, "problem": r.problem,
              "latency_ms": round(r.latency * 1000, 3)}
@@ -106,7 +99,13 @@ def certificate(program: Program, backend: Backend, results: list[CaseResult]) -
     }
 
 
-MAX_CERTIFICATE_BYTES = 16 << 20
+MAX_CERTIFICATE_BYTES = MAX_FILE_BYTES
+_BACKEND_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}", re.ASCII)
+_SHA = re.compile(r"[0-9a-f]{64}", re.ASCII)
+
+
+def _prompt_sha(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class CertificateError(MannsimError):
@@ -134,12 +133,17 @@ def parse_certificate(data: bytes, path: str | None = None) -> dict:
         line = getattr(e, "lineno", None)
         raise CertificateError(f"not JSON ({getattr(e, 'msg', 'nested too deeply')})", path,
                                line) from None
-    if not isinstance(report, dict) or report.get("kind") != "mannsim-verify":
+    if not isinstance(report, dict) or report.get("kind") != KIND:
         raise CertificateError("not a mannsim verify report (no \"kind\": \"mannsim-verify\")", path)
+    if report.get("version") != CERT_VERSION:
+        raise CertificateError(f"certificate version {str(report.get('version'))[:20]} is not "
+                               f"{CERT_VERSION}: verify the program again to get a current one",
+                               path)
     for key, kind in (("program", dict), ("dialect", dict), ("backend", dict), ("cases", list),
                       ("total", int), ("passed", int), ("verdict", str)):
         if not isinstance(report.get(key), kind):
             raise CertificateError(f"field {key!r} is missing or not a {kind.__name__}", path)
+    _check_identity(report, path)
     for k, case in enumerate(report["cases"], 1):
         if not (isinstance(case, dict) and isinstance(case.get("answer"), str)
                 and isinstance(case.get("pass"), bool)
@@ -151,12 +155,35 @@ def parse_certificate(data: bytes, path: str | None = None) -> dict:
     return report
 
 
+def _check_identity(report: dict, path: str | None) -> None:
+    """The text fields a person reads: names, hashes and the backend's identity."""
+    from .machine.model import has_control
+    be = report["backend"]
+    if not (isinstance(be.get("name"), str) and _BACKEND_NAME.fullmatch(be["name"])):
+        raise CertificateError("backend name must be 1-40 characters of A-Z a-z 0-9 _ . -", path)
+    model = be.get("model")
+    if model is not None and not (isinstance(model, str) and len(model) <= 300
+                                  and not has_control(model)):
+        raise CertificateError("backend model must be a string of at most 300 characters "
+                               "without control characters", path)
+    weights = be.get("weights")
+    if weights is not None and not (isinstance(weights, str) and _SHA.fullmatch(weights)):
+        raise CertificateError("backend weights must be a sha256 (64 hex digits) or null", path)
+    for part in ("program", "dialect"):
+        name = report[part].get("name")
+        if name is not None and not (isinstance(name, str) and len(name) <= 300
+                                     and not has_control(name)):
+            raise CertificateError(f"{part} name must be a string of at most 300 characters "
+                                   "without control characters", path)
+        if not (isinstance(report[part].get("sha256"), str) and _SHA.fullmatch(report[part]["sha256"])):
+            raise CertificateError(f"{part} sha256 must be 64 hex digits", path)
+
+
 def audit(program: Program, report: dict, path: str | None = None) -> dict:
     """Re-check a certificate against ``program`` without any model: the hashes, the set of
     cases, every prompt hash, and every recorded answer's effect. Returns a summary; raises
     :class:`CertificateError` at the first inconsistency."""
-    text = native.dump(program.machine)
-    if report["program"].get("sha256") != sha(text):
+    if report["program"].get("sha256") != canonical.digest(program.machine):
         raise CertificateError("the certificate is for another program (sha256 differs)", path)
     if report["dialect"].get("sha256") != program.dialect.digest:
         raise CertificateError(f"the certificate is for another dialect (it names "
@@ -164,6 +191,7 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
     cases = {(tuple(c.states), tuple(c.symbols)): c for c in program.cases()}
     seen = set()
     passed = 0
+    base = tapeless_memory(program)
     for k, rec in enumerate(report["cases"], 1):
         key = (tuple(rec["states"]), tuple(rec["symbols"]))
         where = f"case {k} ({'/'.join(key[0])[:40]}, {'/'.join(key[1])[:40]})"
@@ -171,9 +199,9 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
         if case is None or key in seen:
             raise CertificateError(f"{where} is not a case of this program, or appears twice", path)
         seen.add(key)
-        if rec.get("prompt_sha256") != hashlib.sha256(case.prompt.encode()).hexdigest():
+        if rec.get("prompt_sha256") != _prompt_sha(case.prompt):
             raise CertificateError(f"{where}: the prompt hash differs from this program's", path)
-        ok = case_problem(program, key[0], key[1], rec["answer"]) is None
+        ok = case_problem(program, key[0], key[1], rec["answer"], base=base) is None
         if ok != rec["pass"]:
             raise CertificateError(f"{where}: recorded {'pass' if rec['pass'] else 'fail'}, but "
                                    f"the answer re-checks as {'pass' if ok else 'fail'}", path)
@@ -186,3 +214,20 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
         raise CertificateError("the totals or the verdict do not match the cases", path)
     return {"cases": len(cases), "passed": passed, "verdict": verdict,
             "backend": report["backend"]}
+
+
+def replay(program: Program, report: dict, backend: Backend, path: str | None = None) -> dict:
+    """Ask ``backend`` every prompt of an audited certificate again; the answers must be the
+    recorded ones, from the recorded backend, model and weights. Returns a summary with the
+    cases whose answer differs; raises :class:`CertificateError` when the backend is not the
+    certificate's."""
+    why = same_backend(backend.identity(), report["backend"])
+    if why:
+        raise CertificateError(f"cannot replay: {why.replace('the trace was', 'the certificate was')}",
+                               path)
+    recorded = {(tuple(c["states"]), tuple(c["symbols"])): c["answer"] for c in report["cases"]}
+    cases = program.cases()
+    completions = backend.complete([c.prompt for c in cases])
+    differ = [(c, comp.text) for c, comp in zip(cases, completions)
+              if comp.text != recorded[(tuple(c.states), tuple(c.symbols))]]
+    return {"cases": len(cases), "same": len(cases) - len(differ), "differ": differ}

@@ -11,6 +11,8 @@ from rich.console import Console
 from .. import __version__
 from ..errors import MannsimError
 from ..machine import formats
+from ..safe_text import one_line
+from .output import check_output, write_text
 from . import run_cmd, trace_cmd, utm_cmd, verify_cmd
 from .render import transition_table
 
@@ -43,25 +45,28 @@ def show(program, fmt):
     console.print(transition_table(machine))
     tape = machine.tape_text(machine.tape) or "(blank)"
     console.print(f"start {machine.start}   blank {machine.blank}   head {machine.head}   "
-                  f"halting {', '.join(sorted(machine.halt_states)) or '(undefined transitions)'}")
-    console.print(f"tape  {tape if len(tape) < 200 else tape[:200] + '…'}")
+                  f"halting {', '.join(sorted(machine.halt_states)) or '(undefined transitions)'}",
+                  markup=False, highlight=False)
+    console.print(f"tape  {tape if len(tape) < 200 else tape[:200] + '…'}", markup=False,
+                  highlight=False)
 
 
 @cli.command()
 @click.argument("program")
 @click.option("--to", "to_fmt", required=True, type=click.Choice(formats.FORMAT_NAMES),
               help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write here instead of standard output.")
 @_format_option()
 def convert(program, to_fmt, output, fmt):
     """Write PROGRAM in another format (tm, std, morphett, yaml)."""
+    if output:
+        check_output(output)
     text = formats.dump(formats.load(program, fmt), to_fmt)
     if not text.endswith("\n"):
         text += "\n"
     if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
+        write_text(output, text)
     else:
         click.echo(text, nl=False)
 
@@ -113,7 +118,7 @@ def main(argv=None) -> None:
         e.show()
         sys.exit(2 if e.exit_code in (1, 2) else e.exit_code)
     except MannsimError as e:
-        click.echo(f"mannsim: error: {e}", err=True)
+        click.echo(f"mannsim: error: {one_line(e, 600)}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("mannsim: interrupted", err=True)

@@ -19,9 +19,11 @@ from ..errors import MannsimError
 from ..machine import formats
 from ..machine.simulator import run as run_reference
 from .options import backend_options as backend_options_decorator
+from ..safe_text import one_line
 from .render import tape_window
 
 REFERENCE = "reference"
+DEFAULT_DIALECT = "schuurmans"
 
 
 def backend_names() -> list[str]:
@@ -148,27 +150,56 @@ def _run_with_viewer(comp, append: bool):
     return result["report"]
 
 
+def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):
+    """What a resumed run uses: the trace's backend and dialect unless given (then they must
+    agree), and PROGRAM only to check it is the trace's. Returns (backend, dialect, machine)."""
+    from ..program import load_dialect
+    from ..trace import TraceIndex
+    with TraceIndex(resume) as ix:
+        recorded = ix.header["backend"].get("name")
+        recorded_dialect = ix.header["dialect"].get("name")
+    if not isinstance(recorded, str) or recorded not in backend_names() or recorded == REFERENCE:
+        raise MannsimError(f"the trace names backend {one_line(recorded, 40)!r}, which is not "
+                           "installed", resume, 1)
+    if backend_name is None:
+        backend_name = recorded
+    elif backend_name != recorded:
+        raise MannsimError(f"the trace was recorded with backend {recorded!r}; --backend "
+                           f"{backend_name} would mix two backends in one run (leave -b out)",
+                           resume, 1)
+    dialect = load_dialect(dialect_name) if dialect_name else \
+        load_dialect(str(recorded_dialect), allow_path=False)
+    machine = formats.load(program_spec, fmt) if program_spec else None
+    return backend_name, dialect, machine
+
+
 def run_computer(console, *, program_spec, fmt, backend_name, backend_options, dialect_name,
                  max_steps, trace, resume, memo, as_json, live, view=False):
     from ..backends import load_backend
     from ..computer import Computer
     from ..program import compile_program, load_dialect
 
-    from ..trace import read_trace
     if resume:
-        dialect_name = read_trace(resume).header.get("dialect", {}).get("name", dialect_name)
-    backend = load_backend(backend_name, stop=load_dialect(dialect_name).stop, **backend_options)
+        if trace and os.path.abspath(trace) != os.path.abspath(resume):
+            raise click.UsageError("--resume continues its own trace; leave --trace out")
+        backend_name, dialect, given = _resume_settings(resume, program_spec, fmt, backend_name,
+                                                        dialect_name)
+    else:
+        dialect = load_dialect(dialect_name or DEFAULT_DIALECT)
+    backend = load_backend(backend_name, stop=dialect.stop, **backend_options)
     try:
         if resume:
-            comp = Computer.resume(resume, backend, max_steps=max_steps, memo=memo)
+            comp = Computer.resume(resume, backend, max_steps=max_steps, memo=memo,
+                                   dialect=dialect if dialect_name else None, machine=given)
             trace = resume
         else:
             machine = formats.load(program_spec, fmt)
-            program = compile_program(machine, load_dialect(dialect_name))
+            program = compile_program(machine, dialect)
             if view and not trace:
                 import tempfile
                 trace = os.path.join(tempfile.mkdtemp(prefix="mannsim-"), "trace.jsonl")
-            comp = Computer(program, backend, max_steps=max_steps or 10**7, trace=trace, memo=memo)
+            comp = Computer(program, backend, max_steps=10**7 if max_steps is None else max_steps,
+                            trace=trace, memo=memo)
         machine = comp.program.machine
         label = machine.name or program_spec or resume
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -216,18 +247,22 @@ def _raise_interrupt(signum, frame):
 def register(cli, console, format_option):
     @cli.command()
     @click.argument("program", required=False)
-    @click.option("--backend", "-b", default=REFERENCE, show_default=True, metavar="NAME",
-                  help="What executes the machine: 'reference' (the plain simulator), "
-                       "'symbolic' (the memory loop with a perfect CPU), or a language-model "
-                       "backend (see `mannsim backends`).")
-    @click.option("--dialect", "-d", default="schuurmans", show_default=True,
-                  help="Prompt dialect (a folder under prompts/, or a path).")
+    @click.option("--backend", "-b", default=None, metavar="NAME",
+                  help="What executes the machine: 'reference' (the plain simulator; the "
+                       "default), 'symbolic' (the memory loop with a perfect CPU), or a "
+                       "language-model backend (see `mannsim backends`). With --resume: the "
+                       "trace's backend.")
+    @click.option("--dialect", "-d", default=None,
+                  help="Prompt dialect: a folder under prompts/, or a path (default "
+                       "schuurmans; with --resume, the trace's).")
     @click.option("--max-steps", type=click.IntRange(min=0), default=None,
                   help="Stop after this many steps (with a backend: cycles, one model call "
                        "each). Default: 10^9 for reference, 10^7 otherwise.")
     @click.option("--trace", type=click.Path(dir_okay=False), help="Write a JSONL trace here.")
     @click.option("--resume", type=click.Path(dir_okay=False, exists=True),
-                  help="Continue the run recorded in this trace (PROGRAM is then not needed).")
+                  help="Continue the run recorded in this trace, re-checking every recorded "
+                       "cycle; program, dialect and backend come from the trace (a PROGRAM or "
+                       "-b that differs is refused).")
     @click.option("--memo", is_flag=True,
                   help="Answer a repeated prompt from an in-process cache instead of the model.")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
@@ -249,7 +284,9 @@ def register(cli, console, format_option):
         """
         if not program and not resume:
             raise click.UsageError("give a PROGRAM, or --resume TRACE")
-        if backend not in backend_names():
+        if backend is None and not resume:
+            backend = REFERENCE
+        if backend is not None and backend not in backend_names():
             raise click.BadParameter(
                 f"unknown backend {backend!r} (installed: {', '.join(backend_names())})",
                 param_hint="--backend")
@@ -260,6 +297,8 @@ def register(cli, console, format_option):
             if backend_options:
                 raise click.UsageError(f"--{next(iter(backend_options)).replace('_', '-')} "
                                        "needs a backend other than 'reference'")
+            if dialect:
+                raise click.UsageError("--dialect needs a backend other than 'reference'")
             machine = formats.load(program, fmt)
             code = run_reference_cmd(console, machine, machine.name or program,
                                      10**9 if max_steps is None else max_steps, as_json)

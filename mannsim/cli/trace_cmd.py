@@ -4,17 +4,20 @@ from __future__ import annotations
 import json
 
 import click
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from ..trace import TraceIndex
+from ..safe_text import one_line, printable
 from ..trace.views import boot_folded, cycle_view, parse_steps, stats
+from .output import check_output
 
 
 def _open(path, err_console) -> TraceIndex:
     ix = TraceIndex(path)
     for w in ix.warnings:
-        err_console.print(f"mannsim: warning: {w}", markup=False, highlight=False)
+        err_console.print(f"mannsim: warning: {one_line(w, 400)}", markup=False, highlight=False)
     return ix
 
 
@@ -28,6 +31,7 @@ def tape_text(window, head) -> Text:
 def _check_image(path: str) -> None:
     if not path.lower().endswith((".png", ".svg")):
         raise click.BadParameter("the output must end in .png or .svg", param_hint="--output")
+    check_output(path)
 
 
 def register(cli, console, err_console):
@@ -56,22 +60,27 @@ def register(cli, console, err_console):
                     v.pop("prompt_text", None)
                 click.echo(json.dumps(v, ensure_ascii=False))
                 continue
-            mark = "[green]✓[/]" if v.get("check") == "ok" else "[red]✗[/]"
-            console.print(f"{mark} [bold]{k:>6}[/] state {v.get('state')}  head {v.get('head')}  "
-                          f"read {v.get('read')}  {v.get('ms', 0):.2f} ms  "
-                          f"tokens {v.get('tin', 0)}/{v.get('tout', 0)}"
-                          + ("  [cyan]cached[/]" if v.get("cached") else ""))
-            console.print("        tape   ", tape_text(v["tape"], v.get("head")), sep="")
-            console.print(f"        answer {v.get('answer')!r}", markup=False, highlight=False)
-            console.print(f"        writes {v.get('writes')} updates {v.get('updates')}",
-                          markup=False, highlight=False)
+            mark = "[green]✓[/]" if v["check"] == "ok" else "[red]✗[/]"
+            console.print(f"{mark} [bold]{k:>6}[/] state {escape(one_line(v['state'], 60))}  "
+                          f"head {v['head']}  read {escape(one_line(v['read'], 40))}  "
+                          f"{v['ms']:.2f} ms  tokens {v['tin']}/{v['tout']}"
+                          + ("  [cyan]cached[/]" if v["cached"] else ""), highlight=False)
+            console.print("        tape   ", tape_text(v["tape"], v["head"]), sep="")
+            console.print(f"        answer {one_line(repr(v['answer']), 600)}", markup=False,
+                          highlight=False)
+            console.print(f"        writes {one_line(v['writes'], 600)} updates "
+                          f"{one_line(v['updates'], 200)}", markup=False, highlight=False)
             if prompt:
-                console.print(Text("        " + boot_folded(v["prompt_text"]).replace("\n", "\n        ")))
+                console.print(Text("        " + printable(boot_folded(v["prompt_text"]))
+                                   .replace("\n", "\n        ")))
             if "divergence" in v:
                 d = v["divergence"]
-                console.print(f"        [red]divergence: {d.get('reason')}[/]")
-                console.print(f"        expected {d.get('expected')}", markup=False)
-                console.print(f"        actual   {d.get('actual')}", markup=False)
+                console.print(f"        divergence: {one_line(d.get('reason'))}", style="red",
+                              markup=False, highlight=False)
+                console.print(f"        expected {one_line(d.get('expected'), 400)}", markup=False,
+                              highlight=False)
+                console.print(f"        actual   {one_line(d.get('actual'), 400)}", markup=False,
+                              highlight=False)
 
     @trace.command("stats")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -83,8 +92,10 @@ def register(cli, console, err_console):
             click.echo(json.dumps(s))
             return
         lat = s["latency_ms"]
-        console.print(f"[bold]{s['program']}[/] on {s['backend']}: {s['cycles']:,} cycles, "
-                      f"{s['distinct_prompts']} distinct prompts, ended: {s['end'] or '(no end record)'}")
+        console.print(f"[bold]{escape(one_line(s['program'], 80))}[/] on "
+                      f"{escape(one_line(s['backend'], 40))}: {s['cycles']:,} cycles, "
+                      f"{s['distinct_prompts']} distinct prompts, ended: "
+                      f"{s['end'] or '(no end record)'}", highlight=False)
         console.print(f"latency ms  p50 {lat['p50']:.3f}  p90 {lat['p90']:.3f}  p99 {lat['p99']:.3f}  "
                       f"max {lat['max']:.3f}  mean {lat['mean']:.3f}")
         console.print(f"tokens in {s['tokens_in']:,}  out {s['tokens_out']:,}   cache hit rate "
@@ -96,7 +107,7 @@ def register(cli, console, err_console):
         table.add_column("state, symbol")
         table.add_column("cycles", justify="right")
         for pair, count in s["pairs"].items():
-            table.add_row(pair, f"{count:,}")
+            table.add_row(escape(one_line(pair, 80)), f"{count:,}")
         console.print(table)
 
     @trace.command()
@@ -108,8 +119,8 @@ def register(cli, console, err_console):
         from ..trace.plot import from_trace, save
         _check_image(output)
         ix = _open(file, err_console)
-        save(from_trace(ix), output, title=f"{(ix.header.get('program') or {}).get('name')} on "
-                                           f"{(ix.header.get('backend') or {}).get('name')}")
+        save(from_trace(ix), output, title=one_line(f"{ix.header['program'].get('name')} on "
+                                                    f"{ix.header['backend'].get('name')}", 80))
         console.print(f"wrote {output}")
 
     @cli.command("plot")

@@ -8,15 +8,19 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from ..errors import MannsimError
 from ..machine import formats
+from ..safe_text import one_line
 from .options import backend_options as backend_options_decorator
+from .output import write_text
 
 
 def register(cli, console, format_option):
     @cli.command()
     @click.argument("program")
-    @click.option("--backend", "-b", default="symbolic", show_default=True, metavar="NAME",
-                  help="The backend to verify (see `mannsim backends`).")
+    @click.option("--backend", "-b", default=None, metavar="NAME",
+                  help="The backend to verify (see `mannsim backends`; default symbolic, or "
+                       "with --replay the certificate's).")
     @click.option("--dialect", "-d", default="schuurmans", show_default=True,
                   help="Prompt dialect (a folder under prompts/, or a path).")
     @click.option("--json", "json_path", type=click.Path(dir_okay=False),
@@ -25,37 +29,76 @@ def register(cli, console, format_option):
                   help="hf: decode this many prompts side by side after their shared prefix "
                        "(1: one at a time on the speculative fast path, faster on a CPU).")
     @click.option("--check", "check_path", type=click.Path(dir_okay=False),
-                  help="Audit this JSON report instead of calling a backend: re-check its "
-                       "hashes, its cases and every recorded answer against PROGRAM.")
+                  help="Audit this JSON report instead of verifying: re-check its hashes, its "
+                       "cases and every recorded answer against PROGRAM, with no model. Proves "
+                       "that the recorded answers run the machine exactly, not who gave them.")
+    @click.option("--replay", is_flag=True,
+                  help="With --check: also ask the backend every recorded prompt again (the "
+                       "certificate's backend, model and weights; the backend options select "
+                       "it) and require the same answers.")
     @backend_options_decorator
     @format_option()
-    def verify(program, backend, dialect, json_path, batch, check_path, fmt, backend_options):
+    def verify(program, backend, dialect, json_path, batch, check_path, replay, fmt,
+               backend_options):
         """Put every distinct (state, symbol) prompt of PROGRAM to a backend once.
 
         Each answer is checked textually and by its effect (next instruction, symbol written,
-        head move, halt). If every case passes, model plus memory simulates the machine exactly
-        (by induction on the steps). Exit code 0 only when all cases pass.
+        head move, halt) at two heads of every sign and length of the heads a run can reach,
+        and may not read the tape. If every case passes, model plus memory simulates the
+        machine exactly on every input (README: "What verify proves"). Exit code 0 only when
+        all cases pass.
 
-        With --check CERT no model is called: the report CERT is audited against PROGRAM (and
-        --dialect), and exit code 0 means it is a valid, passing certificate.
+        With --check CERT no model is called: CERT is audited against PROGRAM (and --dialect)
+        and exit code 0 means a consistent, passing certificate. --replay adds the model's
+        side: the backend is asked again and must give the recorded answers.
         """
         from ..backends import load_backend
         from ..program import compile_program, load_dialect
-        from ..verify import audit, certificate, read_certificate, verify as run_verify
+        from ..verify import audit, certificate, read_certificate, replay as run_replay
+        from ..verify import verify as run_verify
 
+        if replay and not check_path:
+            raise click.UsageError("--replay needs --check CERT")
         d = load_dialect(dialect)
         prog = compile_program(formats.load(program, fmt), d)
         if check_path:
-            summary = audit(prog, read_certificate(check_path), check_path)
+            report = read_certificate(check_path)
+            summary = audit(prog, report, check_path)
             be = summary["backend"]
-            who = f"{str(be.get('name'))[:40]} {str(be.get('model') or '')[:80]}".strip()
-            console.print(f"{escape(check_path)}: a consistent certificate for "
-                          f"{escape(prog.machine.name or program)} ({d.name} dialect), backend "
-                          f"{escape(who)}: {summary['passed']}/{summary['cases']} cases pass, "
-                          f"re-checked without a model: "
-                          + ("[green]PASS[/]" if summary["verdict"] == "pass" else "[red]FAIL[/]"))
-            sys.exit(0 if summary["verdict"] == "pass" else 1)
-        be = load_backend(backend, stop=d.stop, **backend_options)
+            who = one_line(f"{be.get('name')} {be.get('model') or ''}".strip(), 120)
+            ok = summary["verdict"] == "pass"
+            console.print(f"{escape(one_line(check_path))}: a consistent certificate for "
+                          f"{escape(one_line(prog.machine.name or program))} ({escape(d.name)} "
+                          f"dialect): {summary['passed']}/{summary['cases']} cases pass, "
+                          "re-checked without a model: "
+                          + ("[green]PASS[/]" if ok else "[red]FAIL[/]"), highlight=False)
+            console.print("  proved   these answers make model + memory run the machine exactly "
+                          "(every case re-applied at every probe head)" if ok else
+                          "  proved   the recorded verdict (fail) follows from the answers",
+                          highlight=False)
+            if not replay:
+                console.print(f"  recorded backend {escape(who)} (not proved: --replay asks the "
+                              "backend again)", highlight=False)
+                sys.exit(0 if ok else 1)
+            name = backend or be.get("name")
+            if name != be.get("name"):
+                raise MannsimError(f"the certificate was made with backend "
+                                   f"{one_line(be.get('name'), 40)!r}, not {backend!r}", check_path)
+            bk = load_backend(name, stop=d.stop, **backend_options)
+            try:
+                result = run_replay(prog, report, bk, check_path)
+            finally:
+                bk.close()
+            for case, answer in result["differ"][:10]:
+                console.print(f"[red]✗[/] {escape(one_line('/'.join(case.states), 60))} reading "
+                              f"{escape(one_line('/'.join(case.symbols), 60))}: now answers "
+                              f"{escape(one_line(repr(answer), 80))}", highlight=False)
+            same = not result["differ"]
+            console.print(f"  replayed {result['same']}/{result['cases']} answers identical from "
+                          f"{escape(who)}: " + ("[green]SAME[/]" if same else "[red]DIFFERENT[/]"),
+                          highlight=False)
+            sys.exit(0 if ok and same else 1)
+        be = load_backend(backend or "symbolic", stop=d.stop, **backend_options)
         try:
             results = run_verify(prog, be, batch)
             report = certificate(prog, be, results)
@@ -65,9 +108,8 @@ def register(cli, console, format_option):
             click.echo(json.dumps(report, indent=1))
         else:
             if json_path:
-                with open(json_path, "w", encoding="utf-8") as f:
-                    json.dump(report, f, indent=1)
-            _table(console, prog, results, report, backend)
+                write_text(json_path, json.dumps(report, indent=1))
+            _table(console, prog, results, report, backend or "symbolic")
         sys.exit(0 if report["verdict"] == "pass" else 1)
 
 
@@ -78,10 +120,10 @@ def _table(console, prog, results, report, backend):
         for q in r.states:
             for s in r.symbols:
                 cell[(q, s)] = r
-    table = Table(title=f"verify {m.name or ''} on {backend} ({prog.dialect.name} dialect)")
+    table = Table(title=escape(f"verify {m.name or ''} on {backend} ({prog.dialect.name} dialect)"))
     table.add_column("state", style="bold")
     for s in m.symbols:
-        table.add_column(f"read {s}")
+        table.add_column(escape(f"read {s}"))
     for q in m.states:
         row = []
         for s in m.symbols:
@@ -89,14 +131,15 @@ def _table(console, prog, results, report, backend):
             if r.passed:
                 row.append("[green]✓[/]" + ("" if r.textual else " [dim](same effect)[/]"))
             else:
-                row.append(f"[red]✗[/] {escape(repr(r.answer[:40]))}")
-        table.add_row(q, *row)
+                row.append(f"[red]✗[/] {escape(one_line(repr(r.answer[:40])))}")
+        table.add_row(escape(q), *row)
     console.print(table)
     failed = [r for r in results if not r.passed]
     for r in failed[:10]:
         console.print(f"[red]✗[/] {escape('/'.join(r.states))} reading "
-                      f"{escape('/'.join(r.symbols))}: {escape(str(r.problem))}\n"
-                      f"   expected {escape(r.expected)}\n   got      {escape(repr(r.answer))}")
+                      f"{escape('/'.join(r.symbols))}: {escape(one_line(r.problem))}\n"
+                      f"   expected {escape(r.expected)}\n   got      "
+                      f"{escape(one_line(repr(r.answer), 300))}", highlight=False)
     verdict = "[green]PASS[/]" if report["verdict"] == "pass" else "[red]FAIL[/]"
     console.print(f"{verdict}: {report['passed']}/{report['total']} distinct cases "
                   f"({report['textual']} textually exact)")

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from ..errors import MachineError
+from ..limits import MAX_NAME, MAX_STATES, MAX_SYMBOLS, MAX_TABLE, MAX_TAPE_CELLS, MAX_TAPE_SPAN
 
 L, S, R = -1, 0, 1
 MOVE_NAMES = {L: "L", S: "S", R: "R"}
@@ -25,6 +26,42 @@ class Transition:
     write: str
     move: int
     next: str
+
+
+def has_control(text: str) -> bool:
+    """True when ``text`` holds a control character (C0, DEL, C1) or a lone surrogate."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) < 0xE000 for c in text)
+
+
+def check_size(states: int, symbols: int, path: str | None = None, line: int | None = None) -> None:
+    """Refuse a table larger than the limits before anything is built from it."""
+    if states > MAX_STATES or symbols > MAX_SYMBOLS or states * symbols > MAX_TABLE:
+        raise MachineError(f"the machine is too large: {states:,} states x {symbols:,} symbols "
+                           f"(limits: {MAX_STATES:,} states, {MAX_SYMBOLS:,} symbols, "
+                           f"{MAX_TABLE:,} table cells)", path, line)
+
+
+def check_head(head: int, path: str | None = None, line: int | None = None) -> None:
+    if abs(head) > MAX_TAPE_SPAN:
+        raise MachineError(f"head {head if abs(head) < 10**30 else '(a huge number)'} is past the "
+                           f"tape span cap of {MAX_TAPE_SPAN:,} cells from cell 0", path, line)
+
+
+def check_tape_length(cells: int, path: str | None = None, line: int | None = None) -> None:
+    if cells > MAX_TAPE_CELLS:
+        raise MachineError(f"the initial tape has {cells:,} cells; at most {MAX_TAPE_CELLS:,}",
+                           path, line)
+
+
+def parse_head(text: str, path: str | None = None, line: int | None = None) -> int:
+    """An initial head position from text: a short ASCII integer within the span cap."""
+    text = text.strip()
+    if not (0 < len(text) <= 12) or not text.lstrip("+-").isascii() or \
+            not text.lstrip("+-").isdigit() or text.count("-") + text.count("+") > 1:
+        raise MachineError(f"the head must be an integer, got {text[:40]!r}", path, line)
+    head = int(text)
+    check_head(head, path, line)
+    return head
 
 
 class Machine:
@@ -82,13 +119,21 @@ class Machine:
     def _validate_names(self) -> None:
         if not self.states:
             self._fail("the machine has no states")
+        check_size(len(self.states), len(self.symbols), self.path)
+        if self.name is not None and (not isinstance(self.name, str) or len(self.name) > MAX_NAME
+                                      or has_control(self.name)):
+            self._fail(f"invalid machine name: at most {MAX_NAME} characters, no control "
+                       "characters")
         if len(set(self.states)) != len(self.states):
             self._fail("a state is listed twice")
         if len(set(self.symbols)) != len(self.symbols):
             self._fail("a symbol is listed twice")
         for name in self.states + self.symbols:
             if not isinstance(name, str) or not name or any(c.isspace() for c in name):
-                self._fail(f"invalid name {name!r}: names are non-empty and have no spaces")
+                self._fail(f"invalid name {name[:40]!r}: names are non-empty and have no spaces")
+            if len(name) > MAX_NAME or has_control(name):
+                self._fail(f"invalid name {name[:40]!r}: at most {MAX_NAME} characters, no "
+                           "control characters")
         if self.blank not in self.symbols:
             self._fail(f"the blank symbol {self.blank!r} is not among the symbols")
 
@@ -100,6 +145,7 @@ class Machine:
             self._fail(f"halting state {sorted(unknown)[0]!r} is not a state of the machine")
         if not isinstance(self.head, int) or isinstance(self.head, bool):
             self._fail("the head position must be an integer")
+        check_head(self.head, self.path)
 
     def _validate_transitions(self, locations: Mapping[tuple[str, str], int]) -> None:
         states, symbols = set(self.states), set(self.symbols)
@@ -121,6 +167,7 @@ class Machine:
                 self._fail(f"rule goes to unknown state {t.next!r}", line)
 
     def _validate_tape(self) -> None:
+        check_tape_length(len(self.tape), self.path)
         symbols = set(self.symbols)
         for cell, symbol in enumerate(self.tape):
             if symbol not in symbols:

@@ -5,7 +5,8 @@ output is data that is parsed, never evaluated.
 
 Names. The paper's names are ``\\w+``; mannsim also allows ``-`` inside a name (``[\\w-]+``), so
 negative tape cells (``@[-1]``, ``%[i]`` = ``-1``) and hyphenated state names (``halt-accept``)
-work. A label in an update must end in a word character, so ``i-=1`` is label ``i``.
+work. Names are ASCII (``re.ASCII``): a digit is one of 0-9, so a key that looks like a cell
+number is one, and a tape cell's key is a canonical decimal (:data:`CELL_KEY`). A label in an update must end in a word character, so ``i-=1`` is label ``i``.
 
 Semantics (in the order the computer applies them):
 
@@ -25,11 +26,13 @@ Semantics (in the order the computer applies them):
    assignments, so an ``i+=1`` that is part of a copied instruction text is not applied.
 """
 from .core import (
+    CELL_KEY,
     MAX_DEPTH,
     MAX_KEYS,
     MAX_VALUE,
     Memory,
     MemoryError_,
+    WRITE,
     Renderer,
     apply_answer,
     parse_assignments,
@@ -38,5 +41,5 @@ from .core import (
     substitute,
 )
 
-__all__ = ["MAX_DEPTH", "MAX_KEYS", "MAX_VALUE", "Memory", "MemoryError_", "Renderer",
+__all__ = ["CELL_KEY", "MAX_DEPTH", "MAX_KEYS", "MAX_VALUE", "Memory", "MemoryError_", "Renderer", "WRITE",
            "apply_answer", "parse_assignments", "parse_updates", "render", "substitute"]

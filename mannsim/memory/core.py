@@ -4,20 +4,27 @@ from __future__ import annotations
 import re
 
 from ..errors import MannsimError
+from ..limits import MAX_KEYS
 
+#: Names are ASCII: ``[A-Za-z0-9_-]+`` (``re.ASCII``), so a digit is one of 0-9 and a name
+#: that looks like a number is one (``²`` or ``٣`` are not name characters).
 NAME = r"[\w-]+"
-READ = re.compile(r"@\[(" + NAME + r")\]")
-WRITE = re.compile(r"%\[(" + NAME + r")\]")
-ASSIGN = re.compile(r"(?<![\w-])(" + NAME + r')="((?:[^\n]*\n)+?(?=")|[^"\n]*)"')
-UPDATE = re.compile(r"(?<![\w-])([\w-]*\w)([+-])=(\d{1,18})(?!\d)")
-_NAME_FULL = re.compile(NAME)
+_A = re.ASCII
+READ = re.compile(r"@\[(" + NAME + r")\]", _A)
+WRITE = re.compile(r"%\[(" + NAME + r")\]", _A)
+ASSIGN = re.compile(r"(?<![\w-])(" + NAME + r')="((?:[^\n]*\n)+?(?=")|[^"\n]*)"', _A)
+UPDATE = re.compile(r"(?<![\w-])([\w-]*\w)([+-])=(\d{1,18})(?!\d)", _A)
+_NAME_FULL = re.compile(NAME, _A)
+#: A tape cell's key: a canonical ASCII decimal (no sign on 0, no leading zeros).
+CELL_KEY = re.compile(r"-?[1-9][0-9]*|0", _A)
+#: What an update accepts as a number (ASCII digits only; ``int()`` alone would take
+#: ``" 5"``, ``"5_0"`` or ``"٥"``).
+_INTEGER = re.compile(r"-?[0-9]{1,18}", _A)
 
 #: Most read-substitution passes (nesting depth) before rendering is refused.
 MAX_DEPTH = 8
 #: Largest value (characters) a write may store or a render may produce.
 MAX_VALUE = 1 << 20
-#: Most keys a memory may hold.
-MAX_KEYS = 1 << 22
 
 
 class MemoryError_(MannsimError):
@@ -32,9 +39,6 @@ class Memory(dict):
     def __init__(self, *args, default: str = "0", **kwargs):
         super().__init__(*args, **kwargs)
         self.default = default
-
-    def read(self, name: str) -> str:
-        return self.get(name, self.default)
 
     def copy(self) -> "Memory":
         return Memory(self, default=self.default)
@@ -71,7 +75,7 @@ class Renderer:
     of a double reference is a whole name. Otherwise it falls back to the exact passes.
     """
 
-    _PIECE = re.compile(r"@\[@\[(" + NAME + r")\]\]|@\[(" + NAME + r")\]")
+    _PIECE = re.compile(r"@\[@\[(" + NAME + r")\]\]|@\[(" + NAME + r")\]", _A)
 
     def __init__(self, memory: Memory):
         self.memory = memory
@@ -174,11 +178,9 @@ def apply_answer(answer: str, memory: Memory) -> tuple[list[tuple[str, str]], li
         staged[label] = value
     for label, delta in updates:
         current = staged.get(label, memory.get(label, memory.default))
-        try:
-            number = int(current)
-        except ValueError:
+        if not _INTEGER.fullmatch(current):
             raise MemoryError_(f"update {label}{'+' if delta >= 0 else '-'}={abs(delta)} "
-                               f"of a value that is not an integer: {current[:40]!r}") from None
-        staged[label] = str(number + delta)
+                               f"of a value that is not an integer: {current[:40]!r}")
+        staged[label] = str(int(current) + delta)
     memory.update(staged)
     return assigns, updates

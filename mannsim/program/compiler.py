@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 
 from ..machine.model import Machine
-from ..memory import Memory
+from ..memory import CELL_KEY, Memory
 from .dialect import Dialect
 
 RESERVED = {"op", "i", "boot", "halted", "result", "halt"}
-_SAFE_KEY = re.compile(r"[A-Za-z_][\w-]*")
+_SAFE_KEY = re.compile(r"[A-Za-z_][\w-]*", re.ASCII)
 _SAFE_SYMBOL = re.compile(r"[^\s\"@%\[\]=$\\{}]+")
 HALT = "halt"
 
@@ -132,7 +132,7 @@ class Program:
             head = None
         cells = {}
         for key, value in memory.items():
-            if key.lstrip("-").isdigit() and value != self.blank_code:
+            if CELL_KEY.fullmatch(key) and value != self.blank_code:
                 cells[int(key)] = self.symbol_of.get(value, value)
         return self.state_of(memory), head, cells
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,15 +38,27 @@ def available() -> list[str]:
     return sorted(names)
 
 
-def load_dialect(name: str) -> Dialect:
-    """Load a dialect by name (a folder under prompts/) or by a path to its folder."""
-    folder = Path(name)
-    if not (folder / "dialect.toml").is_file():
-        folder = next((b / name for b in SEARCH_PATH if (b / name / "dialect.toml").is_file()), None)
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.ASCII)
+#: Largest dialect.toml or boot file read (bytes).
+MAX_DIALECT_BYTES = 1 << 20
+
+
+def load_dialect(name: str, allow_path: bool = True) -> Dialect:
+    """Load a dialect by name (a folder under prompts/) or, when ``allow_path`` (a name the
+    user typed), by a path to its folder. Names read from files (traces, certificates) are
+    loaded with ``allow_path=False``: only a shipped dialect, never a path from the file."""
+    if not isinstance(name, str):
+        raise MannsimError("a dialect name must be a string")
+    folder = Path(name) if allow_path else None
+    if folder is None or not (folder / "dialect.toml").is_file():
+        shipped = _NAME.fullmatch(name) is not None
+        folder = next((b / name for b in SEARCH_PATH
+                       if shipped and (b / name / "dialect.toml").is_file()), None)
         if folder is None:
-            raise MannsimError(f"unknown dialect {name!r} (available: {', '.join(available())})")
+            raise MannsimError(f"unknown dialect {_shown(name)} (available: "
+                               f"{', '.join(available())})")
     spec_path = folder / "dialect.toml"
-    raw = spec_path.read_bytes()
+    raw = _read(spec_path)
     try:
         spec = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -53,8 +66,19 @@ def load_dialect(name: str) -> Dialect:
     missing = [k for k in FIELDS + ("boot",) if k not in spec]
     if missing:
         raise MannsimError(f"dialect misses {missing[0]!r}", str(spec_path))
-    boot_bytes = (folder / spec["boot"]).read_bytes() if spec["boot"] else b""
-    boot = boot_bytes.decode("utf-8")
+    if not isinstance(spec["boot"], str) or not all(isinstance(spec[k], str) for k in FIELDS):
+        raise MannsimError("dialect fields must be strings", str(spec_path))
+    boot_bytes = b""
+    if spec["boot"]:
+        boot_path = (folder / spec["boot"]).resolve()
+        if Path(spec["boot"]).is_absolute() or folder.resolve() not in boot_path.parents:
+            raise MannsimError("'boot' must name a file inside the dialect's folder",
+                               str(spec_path))
+        boot_bytes = _read(boot_path)
+    try:
+        boot = boot_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MannsimError("the boot is not UTF-8 text", str(folder / spec["boot"])) from None
     if "@" in boot:
         raise MannsimError("a boot must not contain '@' (it would be rendered again)",
                            str(folder / spec["boot"]))
@@ -62,3 +86,18 @@ def load_dialect(name: str) -> Dialect:
     return Dialect(name=spec.get("name", folder.name), summary=spec.get("summary", ""), boot=boot,
                    templates={k: spec[k] for k in FIELDS}, stop=tuple(spec.get("stop", ["\n"])),
                    path=str(folder), digest=digest)
+
+
+def _shown(name: str) -> str:
+    return repr(name[:60])
+
+
+def _read(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_DIALECT_BYTES + 1)
+    except OSError as e:
+        raise MannsimError(f"cannot read: {e.strerror}", str(path)) from None
+    if len(data) > MAX_DIALECT_BYTES:
+        raise MannsimError(f"larger than {MAX_DIALECT_BYTES} bytes", str(path))
+    return data

@@ -2,8 +2,8 @@
 
 Records (each a JSON object on its own line, told apart by ``"t"``):
 
-- ``header`` (first line): format name and version, mannsim version, program (name, sha256,
-  its native ``.tm`` text), dialect (name, sha256), backend identity and decoding settings,
+- ``header`` (first line): format name and version, mannsim version, program (name, path,
+  ``machine``: the canonical JSON form, ``sha256`` of it), dialect (name, sha256), backend identity and decoding settings,
   limits, creation time.
 - ``prompt``: ``hash`` and full ``text`` of a prompt, written once, before the first cycle that
   uses it.
@@ -16,9 +16,14 @@ Records (each a JSON object on its own line, told apart by ``"t"``):
 - ``end``: why the run stopped (``halt``, ``max_steps``, ``divergence``, ``interrupted``,
   ``error``), cycles, final state, head and tape.
 
-A trace cut off mid-record (a killed run) is read up to its last complete record.
+A trace cut off mid-record (a killed run) is read up to its last complete record. Every
+record is validated by one schema (:mod:`mannsim.trace.schema`) and read by one reader
+(:class:`TraceIndex`); the header (version 2) holds the machine in canonical JSON with its
+hash, so a resumed run rebuilds exactly the machine that ran.
 """
-from .index import TraceIndex
-from .io import FORMAT, VERSION, Trace, TraceError, TraceWriter, read_trace
+from .index import Trace, TraceIndex, header_machine, read_trace
+from .io import TraceWriter
+from .schema import FORMAT, VERSION, TraceError
 
-__all__ = ["FORMAT", "VERSION", "Trace", "TraceError", "TraceIndex", "TraceWriter", "read_trace"]
+__all__ = ["FORMAT", "VERSION", "Trace", "TraceError", "TraceIndex", "TraceWriter",
+           "header_machine", "read_trace"]

@@ -1,121 +1,184 @@
-"""A lazy index over a trace file: opens a 40,000-cycle trace without parsing every record.
+"""The one trace reader: a lazy index over a trace file, behind every command that reads one.
 
-The file is scanned once for line offsets; a line's kind is read from its first bytes
-(``{"t":"cycle"``); only headers, prompts, divergences, resume and end records are parsed up
-front. ``cycle(k)`` parses one record on demand. The machine's tape at any cycle comes from the
-reference machine in the header (replayed with snapshots every 1,000 steps), which the trace's
-checks say equals MEMORY at every cycle marked ok.
+The file is scanned once for line offsets. Every record goes through :func:`schema.validate`;
+a cycle record written by mannsim itself (it starts with ``{"t":"cycle"``) is only located by
+the lenient scan and parsed on demand by :meth:`TraceIndex.cycle`, with the same validation.
+Lenient mode (show, stats, plot, view) reads up to the first bad record with a warning; strict
+mode (resume, decode) parses everything and refuses a bad, reordered or foreign record with
+one error naming its line. Either way an unfinished last line (a killed run) is dropped with a
+warning. The machine's tape at any cycle comes from the reference machine in the header
+(replayed with snapshots every 1,000 steps), which the trace's checks tie to MEMORY at every
+cycle marked ok.
 """
 from __future__ import annotations
 
-import json
+import hashlib
 import mmap
 import os
+from dataclasses import dataclass, field
 
 from ..errors import MannsimError
-from .io import FORMAT, VERSION, TraceError
+from ..limits import MAX_TRACE_LINE
+from .schema import FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line
 
 _CYCLE = b'{"t":"cycle"'
 SNAPSHOT_EVERY = 1000
 
 
 class TraceIndex:
-    def __init__(self, path: str):
+    def __init__(self, path: str, strict: bool = False):
         self.path = path
+        self.strict = strict
         self.warnings: list[str] = []
         self.prompts: dict[str, str] = {}
         self.divergence: dict | None = None
         self.end: dict | None = None
+        self.header: dict = {}
+        self.resumes: list[dict] = []
         self._offsets: list[int] = []
+        self._lines: list[int] = []
+        #: byte offset just past the last record read (where appended records go)
+        self.valid_end = 0
         try:
             self._f = open(path, "rb")
             size = os.fstat(self._f.fileno()).st_size
         except OSError as e:
             raise TraceError(f"cannot read trace: {e.strerror}", path) from None
         if size == 0:
+            self._f.close()
             raise TraceError("empty trace", path)
         self._data = mmap.mmap(self._f.fileno(), 0, access=mmap.ACCESS_READ)
-        self._scan()
+        try:
+            self._scan()
+        except BaseException:
+            self.close()
+            raise
         self._stepper = None
+        self._machine = None
         self._snapshots: dict[int, tuple] = {}
 
-    def _parse_line(self, start: int, end: int):
-        try:
-            return json.loads(self._data[start:end])
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            return None
+    def _bad(self, error: TraceError, lineno: int) -> bool:
+        """Strict: raise. Lenient: warn and stop reading (returns True)."""
+        if self.strict:
+            raise error
+        self.warnings.append(f"{self.path}:{lineno}: {error.message}; read up to line {lineno - 1}")
+        return True
 
     def _scan(self) -> None:
         data, pos, lineno = self._data, 0, 0
-        first = True
         while True:
             nl = data.find(b"\n", pos)
             lineno += 1
             if nl < 0:
                 if pos < len(data):
+                    if lineno == 1:
+                        raise TraceError("not a mannsim trace (no complete header)", self.path, 1)
                     self.warnings.append(f"{self.path}:{lineno}: incomplete last record; read up "
                                          f"to line {lineno - 1}")
                 break
-            if first:
-                rec = self._parse_line(pos, nl)
-                if not isinstance(rec, dict) or rec.get("t") != "header" or rec.get("format") != FORMAT:
-                    raise TraceError("not a mannsim trace (no header)", self.path, 1)
-                if rec.get("version") != VERSION:
-                    raise TraceError(f"trace version {rec.get('version')!r} is not {VERSION}",
-                                     self.path, 1)
-                self.header = rec
-                first = False
-            elif data[pos:pos + len(_CYCLE)] == _CYCLE:
-                self._offsets.append(pos)
-            else:
-                rec = self._parse_line(pos, nl)
-                if not isinstance(rec, dict):
-                    self.warnings.append(f"{self.path}:{lineno}: unreadable record; read up to "
-                                         f"line {lineno - 1}")
+            if nl - pos > MAX_TRACE_LINE:
+                if lineno == 1:
+                    raise TraceError("not a mannsim trace (header too long)", self.path, 1)
+                if self._bad(TraceError(f"record longer than {MAX_TRACE_LINE} bytes", self.path,
+                                        lineno), lineno):
                     break
-                kind = rec.get("t")
-                if kind == "prompt":
-                    self.prompts[str(rec.get("hash"))] = str(rec.get("text", ""))
-                elif kind == "divergence":
-                    self.divergence = rec
-                elif kind == "end":
-                    self.end = rec
-                elif kind == "resume":
-                    del self._offsets[int(rec.get("from", 0)):]
-                    self.divergence = self.end = None
+            if lineno == 1:
+                self._read_header(pos, nl)
+            elif not self.strict and data[pos:pos + len(_CYCLE)] == _CYCLE:
+                self._offsets.append(pos)
+                self._lines.append(lineno)
+            else:
+                try:
+                    rec = parse_line(data[pos:nl], lineno, self.path)
+                    self._take(rec, pos, lineno)
+                except TraceError as e:
+                    if self._bad(e, lineno):
+                        break
             pos = nl + 1
-        if first:
+            self.valid_end = pos
+
+    def _read_header(self, pos: int, nl: int) -> None:
+        try:
+            rec = parse_line(self._data[pos:nl], 1, self.path)
+        except TraceError:
+            raise TraceError("not a mannsim trace (no header)", self.path, 1) from None
+        if rec.get("t") != "header" or rec.get("format") != FORMAT:
             raise TraceError("not a mannsim trace (no header)", self.path, 1)
+        if rec.get("version") not in VERSIONS:
+            raise TraceError(f"trace version {str(rec.get('version'))[:20]} is not one of "
+                             f"{', '.join(map(str, VERSIONS))}", self.path, 1)
+        for key in ("program", "dialect", "backend"):
+            part = rec[key]
+            for name in ("name", "sha256"):
+                if name in part and not (part[name] is None or isinstance(part[name], str)):
+                    raise TraceError(f"header field {key}.{name} is not a string", self.path, 1)
+        self.header = rec
+
+    def _take(self, rec: dict, pos: int, lineno: int) -> None:
+        kind = rec["t"]
+        if kind == "cycle":
+            if self.strict:
+                if rec["n"] != len(self._offsets) + 1:
+                    raise TraceError(f"cycle {rec['n']} is out of order (expected cycle "
+                                     f"{len(self._offsets) + 1})", self.path, lineno)
+                if rec["prompt"] not in self.prompts:
+                    raise TraceError(f"cycle {rec['n']} names prompt {rec['prompt']}, which no "
+                                     "earlier record defines", self.path, lineno)
+            self._offsets.append(pos)
+            self._lines.append(lineno)
+        elif kind == "prompt":
+            text = rec["text"]
+            if self.strict and hashlib.sha256(text.encode("utf-8", "surrogatepass")
+                                              ).hexdigest()[:16] != rec["hash"]:
+                raise TraceError("prompt record's text does not match its hash", self.path,
+                                 lineno)
+            self.prompts[rec["hash"]] = text
+        elif kind == "divergence":
+            self.divergence = rec
+        elif kind == "end":
+            self.end = rec
+        elif kind == "resume":
+            keep = rec["from"]
+            if keep > len(self._offsets):
+                raise TraceError(f"resume record keeps {keep} cycles, but only "
+                                 f"{len(self._offsets)} precede it", self.path, lineno)
+            del self._offsets[keep:]
+            del self._lines[keep:]
+            self.divergence = self.end = None
+            self.resumes.append(rec)
+        elif kind == "header":
+            raise TraceError("a second header", self.path, lineno)
 
     def __len__(self) -> int:
         return len(self._offsets)
 
+    def line_of(self, k: int) -> int:
+        """The file line of cycle ``k`` (1-based)."""
+        return self._lines[k - 1]
+
     def cycle(self, k: int) -> dict:
-        """The record of cycle ``k`` (1-based)."""
+        """The validated record of cycle ``k`` (1-based), optional fields filled in."""
         start = self._offsets[k - 1]
         end = self._data.find(b"\n", start)
-        rec = self._parse_line(start, end)
-        if not isinstance(rec, dict):
-            raise TraceError(f"cycle {k} is unreadable", self.path)
-        return rec
+        rec = parse_line(self._data[start:end], self._lines[k - 1], self.path)
+        if rec["t"] != "cycle":
+            raise TraceError("not a cycle record", self.path, self._lines[k - 1])
+        return cycle_defaults(rec)
 
     def first_divergence(self) -> int | None:
         if self.divergence is not None:
-            return int(self.divergence.get("cycle", len(self)))
+            return self.divergence["cycle"]
         for k in range(1, len(self) + 1):
-            if self.cycle(k).get("check") != "ok":
+            if self.cycle(k)["check"] != "ok":
                 return k
         return None
 
-    # -- the machine's tape, from the reference machine in the header -------------------
+    # -- the machine, from the header ---------------------------------------------------
     def machine(self):
-        from ..machine.formats import native
-        text = (self.header.get("program") or {}).get("text", "")
-        try:
-            return native.parse(text, self.path)
-        except MannsimError as e:
-            raise TraceError(f"the program in the trace header does not parse: {e.message}",
-                             self.path, 1) from None
+        """The machine the header records (checked against its hash)."""
+        if self._machine is None:
+            self._machine = header_machine(self.header, self.path)
+        return self._machine
 
     def config_before(self, k: int):
         """(state, head, cells) of the reference machine before cycle ``k``."""
@@ -139,5 +202,73 @@ class TraceIndex:
         try:
             self._data.close()
             self._f.close()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
+
+    def __enter__(self) -> "TraceIndex":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def header_machine(header: dict, path: str | None, exact: bool = False):
+    """The machine a trace header records, checked against the header's hash.
+
+    Version 2 headers hold the canonical form (lossless). Version 1 headers hold native ``.tm``
+    text, which cannot carry every machine; with ``exact`` (resume) such a header is accepted
+    only when its text round-trips through the native format unchanged.
+    """
+    from ..machine import canonical
+    from ..machine.formats import native
+    prog = header.get("program") or {}
+    try:
+        if header.get("version", 1) >= 2:
+            machine = canonical.from_data(prog.get("machine"), path)
+            if canonical.digest(machine) != prog.get("sha256"):
+                raise TraceError("the machine in the trace header does not match its hash",
+                                 path, 1)
+            return machine
+        text = prog.get("text")
+        if not isinstance(text, str) or \
+                hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != prog.get("sha256"):
+            raise TraceError("the program in the trace header does not match its hash", path, 1)
+        machine = native.parse(text, path)
+        if exact and native.dump(machine) != text:
+            raise TraceError("this version-1 trace's program does not round-trip through the "
+                             ".tm format, so it cannot be rebuilt exactly", path, 1)
+        return machine
+    except TraceError:
+        raise
+    except MannsimError as e:
+        raise TraceError(f"the program in the trace header is invalid: {e.message}", path,
+                         1) from None
+
+
+@dataclass
+class Trace:
+    """A trace read whole: header, cycles (after applying resume records), prompts, end."""
+
+    path: str
+    header: dict
+    cycles: list[dict] = field(default_factory=list)
+    prompts: dict[str, str] = field(default_factory=dict)
+    divergence: dict | None = None
+    end: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_trace(path: str, strict: bool = False) -> Trace:
+    """Read a whole trace through :class:`TraceIndex` (small traces, tests, tools)."""
+    with TraceIndex(path, strict=strict) as ix:
+        cycles = []
+        for k in range(1, len(ix) + 1):
+            try:
+                cycles.append(ix.cycle(k))
+            except TraceError as e:
+                if strict:
+                    raise
+                ix.warnings.append(f"{path}:{ix.line_of(k)}: {e.message}; read up to cycle {k - 1}")
+                break
+        return Trace(path, ix.header, cycles, dict(ix.prompts), ix.divergence, ix.end,
+                     list(ix.warnings))

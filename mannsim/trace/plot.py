@@ -107,15 +107,21 @@ def figure(data: SpaceTime, title: str = ""):
 
 
 def save(data: SpaceTime, out: str, title: str = "") -> None:
-    fig, _ = figure(data, title)
-    fig.savefig(out, dpi=100)
     import matplotlib.pyplot as plt
-    plt.close(fig)
+
+    from ..errors import MannsimError
+    fig, _ = figure(data, title)
+    try:
+        fig.savefig(out, dpi=100)
+    except OSError as e:
+        raise MannsimError(f"cannot write: {e.strerror or e}", out) from None
+    finally:
+        plt.close(fig)
 
 
 def from_trace(ix) -> SpaceTime:
     """The space-time diagram of a trace (the reference machine the trace was checked against)."""
     n = len(ix)
-    latency = [float(ix.cycle(k).get("ms") or 0) for k in range(1, n + 1)]
+    latency = [float(ix.cycle(k)["ms"]) for k in range(1, n + 1)]
     div = ix.first_divergence()
     return collect(ix.machine(), n, divergence=div, latency_ms=latency)

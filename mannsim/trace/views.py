@@ -28,13 +28,12 @@ def boot_folded(prompt: str) -> str:
 def cycle_view(ix: TraceIndex, k: int, radius: int = 12) -> dict:
     rec = ix.cycle(k)
     state, head, cells = ix.config_before(k)
-    machine = ix._stepper.machine
-    blank = machine.blank
+    blank = ix.machine().blank
     window = [(c, cells.get(c, blank)) for c in range(head - radius, head + radius + 1)]
     view = dict(rec)
     view["tape"] = window
-    view["prompt_text"] = ix.prompts.get(str(rec.get("prompt")), "")
-    if ix.divergence is not None and int(ix.divergence.get("cycle", -1)) == k:
+    view["prompt_text"] = ix.prompts.get(rec["prompt"], "")
+    if ix.divergence is not None and ix.divergence["cycle"] == k:
         view["divergence"] = ix.divergence
     return view
 
@@ -53,15 +52,15 @@ def stats(ix: TraceIndex) -> dict:
     first_div, ms_to_div = None, 0.0
     for k in range(1, len(ix) + 1):
         rec = ix.cycle(k)
-        pairs[(str(rec.get("state")), str(rec.get("read")))] += 1
-        ms = float(rec.get("ms") or 0)
+        pairs[(rec["state"], rec["read"])] += 1
+        ms = float(rec["ms"])
         latencies.append(ms)
-        tin += int(rec.get("tin") or 0)
-        tout += int(rec.get("tout") or 0)
-        cached += bool(rec.get("cached"))
+        tin += rec["tin"]
+        tout += rec["tout"]
+        cached += rec["cached"]
         if first_div is None:
             ms_to_div += ms
-            if rec.get("check") != "ok":
+            if rec["check"] != "ok":
                 first_div = k
     n = len(ix)
     return {
@@ -76,6 +75,6 @@ def stats(ix: TraceIndex) -> dict:
         "first_divergence": first_div,
         "model_ms_to_first_divergence": round(ms_to_div, 3) if first_div else None,
         "end": (ix.end or {}).get("reason"),
-        "backend": (ix.header.get("backend") or {}).get("name"),
-        "program": (ix.header.get("program") or {}).get("name"),
+        "backend": ix.header["backend"].get("name"),
+        "program": ix.header["program"].get("name"),
     }

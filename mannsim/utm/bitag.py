@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..errors import MannsimError
+from ..limits import MAX_BITAG_SYMBOLS, MAX_BITAG_WORD, MAX_FILE_BYTES
 
 
 class BitagError(MannsimError):
@@ -95,6 +96,10 @@ def parse(text: str, path: str | None = None) -> Bitag:
     for key in ("a", "e", "word"):
         if key not in fields:
             raise BitagError(f"missing '{'word' if key == 'word' else key.upper()}:' line", path, 1)
+    for key, cap in (("a", MAX_BITAG_SYMBOLS), ("e", MAX_BITAG_SYMBOLS), ("word", MAX_BITAG_WORD)):
+        if len(fields[key][0]) > cap:
+            raise BitagError(f"too many symbols: {len(fields[key][0]):,} (at most {cap:,})", path,
+                             fields[key][1])
     system = Bitag(tuple(fields["a"][0]), tuple(fields["e"][0]), productions,
                    tuple(fields["word"][0]), path)
     for (ej, ai), line in lines.items():
@@ -112,8 +117,11 @@ def parse(text: str, path: str | None = None) -> Bitag:
 
 def load(path: str) -> Bitag:
     try:
-        with open(path, encoding="utf-8") as f:
-            return parse(f.read(), path)
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise BitagError(f"file is larger than {MAX_FILE_BYTES} bytes", path)
+        return parse(data.decode("utf-8"), path)
     except OSError as e:
         raise BitagError(f"cannot read: {e.strerror}", path) from None
     except UnicodeDecodeError:

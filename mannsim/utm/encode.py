@@ -13,6 +13,7 @@ that form.
 """
 from __future__ import annotations
 
+from ..limits import MAX_COMPILED_CELLS
 from .bitag import Bitag, BitagError
 
 
@@ -62,8 +63,22 @@ def program_part(system: Bitag) -> str:
     return "bbcccb" + "cb".join(active) + "cbcb" + "cbcb".join(passive) + "cbcbcb"
 
 
+def size_bound(system: Bitag) -> int:
+    """An upper bound on the encoded tape's length (cells), computed without building it."""
+    q, h = len(system.a), len(system.e)
+    rule = 2 * (8 * h * q + 3) + 2 * 3 * (8 * q) + 40     # an active rule, separator included
+    passive = 24 + 2 * (8 * q)
+    symbol = 2 * (8 * h * q + 3) + 2
+    return 8 + (h - 1) * q * rule + q * passive + 2 + len(system.word) * symbol
+
+
 def encode(system: Bitag) -> tuple[str, int]:
     """(tape as 0/1 text from cell 0, head cell)."""
+    bound = size_bound(system)
+    if bound > MAX_COMPILED_CELLS:
+        raise BitagError(f"the encoding would take up to {bound:,} cells of U15,2's tape "
+                         f"(at most {MAX_COMPILED_CELLS:,}): {len(system.a)} A and "
+                         f"{len(system.e)} E symbols", system.path)
     prog = program_part(system)
     data = "".join(encode_symbol(system, s) for s in system.word)
     tape = prog + "bc" + data

@@ -83,6 +83,11 @@ def ordered_names(rules: list[Rule], extra_states=(), extra_symbols=()) -> tuple
     return list(states), list(symbols)
 
 
+def ordered_states(rules: list[Rule]) -> list[str]:
+    """The states the rules mention (as state or next state), wildcards excluded."""
+    return ordered_names(rules)[0]
+
+
 def strip_comment(line: str) -> str:
     """Drop a ``;`` comment (Morphett) from a line."""
     i = line.find(";")

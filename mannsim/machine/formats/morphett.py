@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 
 from ...errors import FormatError
-from ..model import Machine
-from ._rules import expand_rules, ordered_names, parse_rule, strip_comment
+from ..model import Machine, check_size, check_tape_length
+from ._rules import expand_rules, ordered_names, ordered_states, parse_rule, strip_comment
 
 BLANK = "_"
 _META = re.compile(r"^\s*;\s*\$(INITIAL_TAPE|START_STATE):(.*)$")
@@ -48,6 +48,7 @@ def parse(text: str, path: str | None = None) -> Machine:
 
     tape, head = [], 0
     if tape_text:
+        check_tape_length(len(tape_text), path)
         if tape_text.count("*") > 1:
             raise FormatError("the initial tape marks the head ('*') more than once", path)
         for ch in tape_text:
@@ -55,7 +56,11 @@ def parse(text: str, path: str | None = None) -> Machine:
                 head = len(tape)
             else:
                 tape.append(BLANK if ch == " " else ch)
+    if start not in ordered_states(rules):
+        raise FormatError(f"start state {start!r} has no rules and is not entered by any "
+                          "(Morphett starts in state 0; set '; $START_STATE: name')", path)
     states, symbols = ordered_names(rules, [start], [BLANK] + tape)
+    check_size(len(states), len(symbols), path)
     halt_states = {q for q in states if q.startswith("halt")}
     rules = [r for r in rules if r.state not in halt_states]  # never used: entering halts
     transitions, lines = expand_rules(rules, states, symbols, halt_states, path)

@@ -16,8 +16,8 @@
 from __future__ import annotations
 
 from ...errors import FormatError
-from ..model import MOVE_NAMES, Machine
-from ._rules import WILDCARD, expand_rules, ordered_names, parse_rule, strip_comment
+from ..model import MOVE_NAMES, Machine, check_size, check_tape_length, parse_head
+from ._rules import WILDCARD, expand_rules, ordered_names, ordered_states, parse_rule, strip_comment
 
 DIRECTIVES = ("name", "start", "blank", "halt", "symbols", "states", "tape", "head")
 
@@ -68,16 +68,22 @@ def parse(text: str, path: str | None = None) -> Machine:
 
     word = any(len(s) > 1 for s in symbols)
     tape_text = get("tape", "")
+    tape_line = directives["tape"][1] if "tape" in directives else None
+    check_tape_length(len(tape_text) // 2 if word else len(tape_text) - tape_text.count(" "),
+                      path, tape_line)
     tape = tape_text.split() if word else [c for c in tape_text if not c.isspace()]
+    check_tape_length(len(tape), path, tape_line)
+    known = set(symbols)
     for s in tape:
-        if s not in symbols:
+        if s not in known:
             symbols.append(s)
-    head_text = get("head", "0")
-    try:
-        head = int(head_text)
-    except ValueError:
-        raise FormatError(f"'head:' must be an integer, got {head_text!r}", path,
-                          directives["head"][1]) from None
+            known.add(s)
+    head = parse_head(get("head", "0"), path, directives["head"][1] if "head" in directives else None)
+    check_size(len(states), len(symbols), path)
+    if "start" in directives and start not in set(ordered_states(rules)) | set(halt_declared) \
+            | set(declared_states):
+        raise FormatError(f"start state {start!r} is not a state of any rule", path,
+                          directives["start"][1])
     transitions, lines = expand_rules(rules, states, symbols, halt_states, path)
     for rule in rules:  # a rule the expansion could not place names its own line
         if rule.state != WILDCARD and rule.state in halt_states:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import yaml
 
 from ...errors import FormatError
-from ..model import L, R, Machine, Transition
+from ...limits import MAX_YAML_NODES
+from ..model import L, R, Machine, Transition, check_size, check_tape_length
 
 
 class _Loader(yaml.SafeLoader):
@@ -58,9 +59,52 @@ def _sym(value, path, line) -> str:
     return text
 
 
+def expanded_size(root) -> int:
+    """How many nodes the document ``root`` has with every alias expanded (linear time: each
+    distinct node is sized once), capped just above MAX_YAML_NODES."""
+    sizes: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        if done:
+            sizes[id(node)] = min(MAX_YAML_NODES + 1, 1 + sum(sizes.get(id(c), 1) for c in children))
+            continue
+        stack.append((node, True))
+        if len(stack) > MAX_YAML_NODES:
+            return MAX_YAML_NODES + 1
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _load(text: str):
+    """Compose, refuse an alias bomb, then construct (yaml.load's steps, with a size check)."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if expanded_size(node) > MAX_YAML_NODES:
+            raise FormatError(f"YAML too large: more than {MAX_YAML_NODES:,} nodes once its "
+                              "aliases are expanded")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def parse(text: str, path: str | None = None) -> Machine:
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        doc = _load(text)
+    except FormatError as e:
+        raise e.located(path)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
@@ -83,11 +127,16 @@ def parse(text: str, path: str | None = None) -> Machine:
         raise FormatError("'table' must map states to instructions", path, lines.get("table"))
     tlines = getattr(table, "lines", {})
     states = [str(q) for q in table]
+    check_size(len(states), 1, path, lines.get("table"))
     if start not in states:
         raise FormatError(f"start state {start!r} is not in the table", path, lines.get("start state"))
     symbols = [blank]
     raw_input = doc.get("input", "")
-    tape = [] if raw_input is None else [c for c in str(raw_input)]
+    if isinstance(raw_input, (dict, list, tuple)):
+        raise FormatError("'input' must be a string", path, lines.get("input"))
+    raw_input = "" if raw_input is None else str(raw_input)
+    check_tape_length(len(raw_input), path, lines.get("input"))
+    tape = list(raw_input)
     transitions, locations, halt_states = {}, {}, []
     for q_key, rules in table.items():
         q = str(q_key)
@@ -115,6 +164,7 @@ def parse(text: str, path: str | None = None) -> Machine:
     for c in tape:
         if c not in symbols:
             symbols.append(c)
+    check_size(len(states), len(symbols), path)
     if " " in symbols:  # a space cannot be a mannsim symbol: it becomes '_'
         if "_" in symbols:
             raise FormatError("both ' ' and '_' are symbols; mannsim writes ' ' as '_'", path)

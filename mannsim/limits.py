@@ -1,0 +1,37 @@
+"""Every resource limit mannsim applies to input it does not trust, in one place.
+
+SECURITY.md names each limit with its number and the test that holds it. The numbers fit
+together: a run's head stays within ``MAX_TAPE_SPAN`` cells of cell 0, so a MEMORY holds at
+most ``2 * MAX_TAPE_SPAN + 1`` cells plus the program's keys, which is below ``MAX_KEYS``;
+the span cap therefore ends a run (one error line) before the key cap could.
+"""
+from __future__ import annotations
+
+#: Farthest cell from 0 a head may start on or reach (every cell visited is a MEMORY key).
+MAX_TAPE_SPAN = 1 << 20
+#: Most cells of an initial tape.
+MAX_TAPE_CELLS = 1 << 20
+#: Most (state, symbol) cells of a transition table (wildcards are expanded into it).
+MAX_TABLE = 1 << 16
+#: Most states, and most symbols, of a machine.
+MAX_STATES = 1 << 14
+MAX_SYMBOLS = 1 << 10
+#: Longest name (state, symbol, machine name), in characters.
+MAX_NAME = 256
+#: Most YAML nodes after aliases are expanded (an alias bomb expands exponentially).
+MAX_YAML_NODES = 100_000
+#: Most A symbols and most E symbols of a bi-tag system, and most symbols of its word.
+MAX_BITAG_SYMBOLS = 512
+MAX_BITAG_WORD = 1 << 16
+#: Largest U15,2 tape a compilation may produce (cells).
+MAX_COMPILED_CELLS = 1 << 20
+#: Longest model answer (characters); longer answers are a divergence.
+MAX_ANSWER = 4096
+#: Most keys a MEMORY may hold: the whole span of cells plus room for any program's keys.
+MAX_KEYS = 2 * MAX_TAPE_SPAN + 1 + 2 * MAX_STATES + 16
+#: Largest file read as a machine, a bi-tag system or a certificate (bytes).
+MAX_FILE_BYTES = 16 << 20
+#: Longest trace line (bytes).
+MAX_TRACE_LINE = 16 << 20
+#: Largest HTTP response body accepted from a server (bytes).
+MAX_RESPONSE_BYTES = 1 << 20
