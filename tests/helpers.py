@@ -15,7 +15,7 @@ class FaultyBackend(SymbolicBackend):
         self.fault, self.at, self.delay, self.calls = fault, at, delay, 0
 
     def identity(self):
-        return {"name": self.name, "model": f"fault={self.fault}@{self.at}", "weights": None,
+        return {"name": self.name, "model": f"fault={self.fault}", "weights": None,
                 "decoding": {}}
 
     def complete(self, prompts):

@@ -95,12 +95,16 @@ def test_divergence_report_rendering():
 def test_resume_after_a_divergence_retries_from_the_last_good_cycle(tmp_path):
     trace = tmp_path / "t.jsonl"
     Computer(program("bb2.tm"), FaultyBackend("wrong-branch", at=3), trace=str(trace)).run()
+    # another backend is refused: one run, one backend
     out = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(trace),
                           "-b", "symbolic", "--json"], capture_output=True, text=True)
-    # resuming replays the 2 good cycles and finishes on the perfect CPU
-    data = json.loads(out.stdout)
-    assert out.returncode == 0 and data["halted"] and data["resumed_from"] == 2
-    assert data["steps"] == 6 and data["tape"] == "1111"
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "would mix two backends" in out.stderr
+    # the same backend (its fault now past) replays the 2 good cycles, re-checked, and finishes
+    comp = Computer.resume(str(trace), FaultyBackend("wrong-branch", at=10**9))
+    report = comp.run(append=True)
+    assert report.halted and report.resumed_from == 2 and report.checks == 7
+    assert report.steps == 6 and report.cells == {-2: "1", -1: "1", 0: "1", 1: "1"}
 
 
 def test_sigkill_at_a_random_cycle_then_resume(tmp_path):
@@ -142,7 +146,7 @@ def test_interrupt_keeps_a_valid_resumable_trace(tmp_path):
     assert report.reason == "interrupted" and report.cycles == 1024
     t = read_trace(str(trace))
     assert t.end["reason"] == "interrupted" and len(t.cycles) == 1024
-    resumed = Computer.resume(str(trace), load_backend("symbolic")).run(append=True)
+    resumed = Computer.resume(str(trace), FaultyBackend("none", at=-1)).run(append=True)
     assert resumed.reason == "halt" and resumed.cycles == 39066 and resumed.resumed_from == 1024
     assert read_trace(str(trace)).end["reason"] == "halt"
 
@@ -163,10 +167,11 @@ def test_resume_refuses_a_changed_program(tmp_path):
     Computer(program("bb2.tm"), load_backend("symbolic"), trace=str(trace)).run()
     lines = trace.read_text().splitlines()
     header = json.loads(lines[0])
-    header["program"]["text"] = header["program"]["text"].replace("A 0 1 R B", "A 0 0 R B")
+    assert header["program"]["machine"]["rules"][0] == ["A", "0", "1", "R", "B"]
+    header["program"]["machine"]["rules"][0][2] = "0"
     trace.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(trace), "-b",
-                           "symbolic"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(trace)],
+                          capture_output=True, text=True)
     assert proc.returncode == 2 and "does not match its hash" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 

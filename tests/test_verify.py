@@ -12,7 +12,8 @@ from helpers import FaultyBackend
 from mannsim.backends import load_backend
 from mannsim.machine import load
 from mannsim.program import compile_program, load_dialect
-from mannsim.verify import certificate, check_effect, verify
+from mannsim.program.check import case_problem
+from mannsim.verify import certificate, verify
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "mannsim" / "schemas" /
                      "verify-report.schema.json").read_text())
@@ -59,11 +60,14 @@ def test_a_wrong_answer_fails_verification(tmp_path):
 
 def test_effect_check_accepts_same_effect_different_text():
     prog = compile_program(load(str(PROGRAMS / "u15_2.tm")), DIALECT)
-    assert check_effect(prog, "A", "0", '" op="%[B]" %[i]="0" i+=1 "') is None
-    assert check_effect(prog, "A", "0", ' op="%[B]"  %[i]="0"   i+=1') is None  # spacing differs
-    assert check_effect(prog, "A", "0", '" op="%[B]" %[i]="1" i+=1 "') == "wrong symbol written"
-    assert check_effect(prog, "J", "1", '" op="halt" "') is None
-    assert "halts" in check_effect(prog, "J", "1", '" op="%[K]" %[i]="1" i-=1 "')
+
+    def check(q, s, answer):
+        return case_problem(prog, (q,), (s,), answer)
+    assert check("A", "0", '" op="%[B]" %[i]="0" i+=1 "') is None
+    assert check("A", "0", ' op="%[B]"  %[i]="0"   i+=1') is None  # spacing differs
+    assert check("A", "0", '" op="%[B]" %[i]="1" i+=1 "') == "wrong symbol written"
+    assert check("J", "1", '" op="halt" "') is None
+    assert "halts" in check("J", "1", '" op="%[K]" %[i]="1" i-=1 "')
 
 
 def test_verify_exit_code_and_json_to_stdout():

@@ -158,15 +158,14 @@ def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):
     with TraceIndex(resume) as ix:
         recorded = ix.header["backend"].get("name")
         recorded_dialect = ix.header["dialect"].get("name")
+    if backend_name is not None and backend_name != recorded:
+        raise MannsimError(f"the trace was recorded with backend {one_line(recorded, 40)!r}; "
+                           f"--backend {backend_name} would mix two backends in one run (leave "
+                           "-b out)", resume, 1)
     if not isinstance(recorded, str) or recorded not in backend_names() or recorded == REFERENCE:
         raise MannsimError(f"the trace names backend {one_line(recorded, 40)!r}, which is not "
                            "installed", resume, 1)
-    if backend_name is None:
-        backend_name = recorded
-    elif backend_name != recorded:
-        raise MannsimError(f"the trace was recorded with backend {recorded!r}; --backend "
-                           f"{backend_name} would mix two backends in one run (leave -b out)",
-                           resume, 1)
+    backend_name = recorded
     dialect = load_dialect(dialect_name) if dialect_name else \
         load_dialect(str(recorded_dialect), allow_path=False)
     machine = formats.load(program_spec, fmt) if program_spec else None
