@@ -290,30 +290,47 @@ class Computer:
     @classmethod
     def resume(cls, trace_path: str, backend: Backend, *, max_steps: int | None = None,
                memo: bool = False, progress=None, dialect=None, machine=None) -> "Computer":
-        """Rebuild a run from its trace and re-check it: every recorded cycle goes through the
-        same prompt check and lockstep check as a live one; then go on appending.
+        """Rebuild a run from its trace and re-check it (:meth:`replayed`), then go on
+        appending after the last valid record with the same backend."""
+        comp = cls.replayed(trace_path, backend, max_steps=max_steps, memo=memo,
+                            progress=progress, dialect=dialect, machine=machine)
+        comp._writer = TraceWriter(trace_path, None, append=True, keep=comp._keep_bytes)
+        comp._writer._prompts.update(comp._trace_prompts)
+        comp._writer.write({"t": "resume", "from": comp.resumed_from, "mannsim": __version__,
+                            "backend": backend.identity()})
+        return comp
+
+    @classmethod
+    def replayed(cls, trace_path: str, backend: Backend | None = None, *,
+                 max_steps: int | None = None, memo: bool = False, progress=None, dialect=None,
+                 machine=None) -> "Computer":
+        """The computer in the state a trace leaves it, every recorded cycle re-checked: each
+        goes through the same prompt check and lockstep check as a live one.
 
         The machine is the one the header records (canonical form and hash), the dialect the
-        shipped one it names (or ``dialect``, which must have the same digest), and ``backend``
-        must be the recorded one (name, model, weights). ``machine``, when given (a PROGRAM
-        on the command line), must equal the recorded machine. Any mismatch, and any record
-        that does not re-check, is a :class:`TraceError` naming the trace's line.
+        shipped one it names (or ``dialect``, which must have the same digest), and
+        ``backend``, when given, must be the recorded one (name, model, weights). ``machine``,
+        when given (a PROGRAM on the command line), must equal the recorded machine. Any
+        mismatch, and any record that does not re-check, is a :class:`TraceError` naming the
+        trace's line. Nothing is written.
         """
         with TraceIndex(trace_path, strict=True) as ix:
             head = ix.header
             recorded = header_machine(head, trace_path, exact=True)
             if machine is not None and canonical.digest(machine) != canonical.digest(recorded):
                 raise TraceError("the trace records another program than the one given "
-                                 "(leave PROGRAM out to resume the trace's own)", trace_path, 1)
+                                 "(leave PROGRAM out to use the trace's own)", trace_path, 1)
             info = head["dialect"]
             if dialect is None:
                 dialect = load_dialect(info.get("name"), allow_path=False)
             if dialect.digest != info.get("sha256"):
                 raise TraceError(f"dialect {dialect.name!r} is not the one the trace was "
                                  "written with (its sha256 differs)", trace_path, 1)
-            why = same_backend(backend.identity(), head["backend"])
-            if why:
-                raise TraceError(f"{why}; resume with the same backend and model", trace_path, 1)
+            if backend is not None:
+                why = same_backend(backend.identity(), head["backend"])
+                if why:
+                    raise TraceError(f"{why}; resume with the same backend and model",
+                                     trace_path, 1)
             program = compile_program(recorded, dialect)
             settings = head.get("settings") or {}
             limit = settings.get("max_steps")
@@ -321,14 +338,10 @@ class Computer:
                 max_steps = limit if isinstance(limit, int) and limit >= 0 else 10**7
             comp = cls(program, backend, max_steps=max_steps, trace=trace_path, memo=memo,
                        progress=progress)
-            kept = comp._replay(ix)
-            keep_bytes = ix.valid_end
-            prompts = dict(ix.prompts)
-        comp.resumed_from = kept
-        comp._writer = TraceWriter(trace_path, None, append=True, keep=keep_bytes)
-        comp._writer._prompts.update(prompts)
-        comp._writer.write({"t": "resume", "from": kept, "mannsim": __version__,
-                            "backend": backend.identity()})
+            comp.resumed_from = comp._replay(ix)
+            comp._keep_bytes = ix.valid_end
+            comp._trace_prompts = dict(ix.prompts)
+            comp._trace_end = ix.end
         return comp
 
     def _replay(self, ix: TraceIndex) -> int:

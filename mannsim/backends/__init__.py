@@ -42,8 +42,39 @@ def load_backend(name: str, **options) -> Backend:
         cls = getattr(import_module(module), attr)
     except (ImportError, AttributeError) as e:
         raise BackendError(f"backend {name!r} cannot be loaded: {e}") from None
+    accepted = accepted_options(cls)
+    unknown = [k for k in options if k in USER_OPTIONS and accepted is not None
+               and k not in accepted]
+    if unknown:
+        flag = "--" + unknown[0].replace("_", "-")
+        takes = ", ".join("--" + k.replace("_", "-") for k in sorted(accepted)) or "no options"
+        raise BackendError(f"backend {name!r} does not take {flag} (it takes {takes})")
     return cls(**options)
 
 
-__all__ = ["MAX_ANSWER", "Backend", "BackendError", "Completion", "GROUP", "load_backend",
+#: Options mannsim itself passes to every backend (not typed by the user).
+INTERNAL_OPTIONS = ("stop",)
+#: The backend options a user types (the command line's flags); each must be one the chosen
+#: backend takes. Other keyword options (tests, benchmarks) go to the constructor as they are.
+USER_OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "base_url", "api_key",
+                "api_mode", "timeout", "retries")
+
+
+def accepted_options(cls) -> set[str] | None:
+    """The user options a backend class takes: its ``OPTIONS``, else its constructor's named
+    parameters (None: it takes anything, ``**kwargs``)."""
+    declared = getattr(cls, "OPTIONS", None)
+    if declared is not None:
+        return set(declared)
+    import inspect
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.name not in INTERNAL_OPTIONS}
+
+
+__all__ = ["MAX_ANSWER", "Backend", "BackendError", "Completion", "GROUP", "USER_OPTIONS", "load_backend",
            "registry"]

@@ -86,11 +86,12 @@ def repeat_cache(cache, prefix, batch: int) -> None:
 
 class HFBackend:
     name = "hf"
+    OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle")
 
     def __init__(self, model: str | None = None, device: str = "cpu", dtype: str = "float32",
                  stop: Sequence[str] = ("\n",), max_new_tokens: int = 64, fast: bool = True,
                  candidates: int = 4, draft_len: int = 24, threads: int | None = None,
-                 allow_pickle: bool = False, **_ignored):
+                 allow_pickle: bool = False):
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -344,9 +345,12 @@ class HFBackend:
                                           last_only=True)
             generated = [int(logits[0, -1].argmax())]
         while True:
-            text, used, stopped = self._finish(generated)
+            text, used, stopped = self._finish(generated[:self.max_new_tokens])
             if stopped or len(generated) >= self.max_new_tokens:
-                self._cache, self._cached_ids = cache, ids + generated[:-1]
+                if len(generated) > self.max_new_tokens:  # drafts may overshoot the limit
+                    self._cache = None
+                else:
+                    self._cache, self._cached_ids = cache, ids + generated[:-1]
                 return generated[:used], not stopped
             cache, more = self._verify_tree(cache, [generated[-1]], self._drafts(ids, generated))
             generated += more

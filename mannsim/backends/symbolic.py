@@ -42,8 +42,9 @@ class SymbolicBackend:
     """The ideal CPU for tests and baselines (``--backend symbolic``)."""
 
     name = "symbolic"
+    OPTIONS = ()
 
-    def __init__(self, **_options):
+    def __init__(self, stop=("\n",)):
         pass
 
     def identity(self) -> dict:

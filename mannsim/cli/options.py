@@ -5,8 +5,7 @@ import functools
 
 import click
 
-BACKEND_OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "base_url", "api_key",
-                   "api_mode", "timeout", "retries")
+from ..backends import USER_OPTIONS as BACKEND_OPTIONS
 
 
 def backend_options(f):

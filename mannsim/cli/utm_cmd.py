@@ -13,10 +13,6 @@ def _is_bitag(path: str) -> bool:
     return path.endswith(".bitag")
 
 
-def _tape_cells(text: str, start: int) -> dict[int, str]:
-    return {start + k: c for k, c in enumerate(text) if c != "0"}
-
-
 def register(cli, console):
     @cli.command("compile")
     @click.argument("source")
@@ -88,8 +84,9 @@ def register(cli, console):
     @click.option("--program", type=click.Path(dir_okay=False),
                   help="The compiled U15,2 program (default: compile SOURCE now).")
     @click.option("--trace", "trace_path", type=click.Path(dir_okay=False),
-                  help="Read the final tape from the end record of a run's trace (a run with any "
-                       "backend) instead of running the reference machine.")
+                  help="Take the final tape from a run's trace (a run with any backend) instead "
+                       "of running the reference machine; every recorded cycle is re-checked "
+                       "against the reference machine first.")
     @click.option("--max-steps", type=click.IntRange(min=1), default=10**10, show_default=True,
                   help="Step limit for the reference run of U15,2.")
     @click.option("--json", "as_json", is_flag=True)
@@ -101,7 +98,6 @@ def register(cli, console):
         and for a Turing machine the tape, head and state are read from that word. The result
         is compared with a direct run of SOURCE; exit code 0 only when they agree."""
         from ..machine import formats, run as run_machine
-        from ..trace import read_trace
         from ..utm import compile_bitag, decode as decode_tape, load, run
         from ..utm.fromtm import Decoded, compile_tm
         compiled = None
@@ -112,13 +108,19 @@ def register(cli, console):
             compiled = compile_tm(source_machine)
             system = compiled.system
         if trace_path:
-            trace = read_trace(trace_path)
-            end = trace.end or {}
-            if end.get("reason") != "halt" or "tape" not in end:
-                raise MannsimError("the trace has no halted end record: nothing to decode",
+            from ..computer import Computer
+            comp = Computer.replayed(trace_path)  # every recorded cycle re-checked
+            if comp.memory.get("op") != "halt":
+                raise MannsimError("the trace's run does not end halted (after re-checking "
+                                   f"its {comp.cycles:,} cycles): nothing to decode", trace_path)
+            _, _, cells = comp.program.decode(comp.memory)
+            halted, u15_steps = True, comp.stepper.steps
+            expected = formats.load(program) if program else compile_bitag(system)
+            if comp.program.machine != expected:
+                raise MannsimError("the trace ran another machine than "
+                                   + (program if program else f"{source} compiled onto U15,2"),
                                    trace_path)
-            halted, u15_steps = True, end.get("steps")
-            cells = _tape_cells(end["tape"], end.get("tape_start") or 0)
+            cells = {c: s for c, s in cells.items() if s != "0"}
         else:
             machine = formats.load(program) if program else compile_bitag(system)
             result = run_machine(machine, max_steps)
