@@ -73,17 +73,21 @@ def sha(text: str) -> str:
 
 
 def same_backend(now: dict, recorded: dict) -> str | None:
-    """Why the backend ``now`` is not the one a trace ``recorded`` (None: it is)."""
+    """Why the backend ``now`` is not the one a trace ``recorded`` (None: it is): the same
+    backend name, and the same weights (sha256) where either side has weights, else the same
+    model name."""
     if not isinstance(recorded, dict):
         return "the trace does not name its backend"
     if now.get("name") != recorded.get("name"):
         return (f"the trace was recorded with backend {one_line(recorded.get('name'), 40)!r}, "
                 f"not {one_line(now.get('name'), 40)!r}")
-    if now.get("model") != recorded.get("model"):
+    if now.get("weights") is not None or recorded.get("weights") is not None:
+        if now.get("weights") != recorded.get("weights"):
+            return ("the model's weights differ from the ones the trace was recorded with "
+                    "(sha256)")
+    elif now.get("model") != recorded.get("model"):
         return (f"the trace was recorded with model {one_line(recorded.get('model'), 80)!r}, "
                 f"not {one_line(now.get('model'), 80)!r}")
-    if now.get("weights") != recorded.get("weights"):
-        return "the model's weights differ from the ones the trace was recorded with (sha256)"
     return None
 
 

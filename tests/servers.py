@@ -143,3 +143,88 @@ class FaultProxy:
 def completion_body(text: str) -> bytes:
     return json.dumps({"id": "x", "object": "text_completion", "created": 0, "model": "m",
                        "choices": [{"index": 0, "text": text, "finish_reason": "stop"}]}).encode()
+
+
+class HostileServer:
+    """A real HTTP server that speaks /v1/completions with the symbolic CPU's answers, in one of
+    several hostile ways: 'ok', 'trickle' (one byte every ``delay`` seconds), 'huge' (a 50 MB
+    body), 'redirect' (to another origin), 'echo_key' (an error quoting the Authorization
+    header), 'usage_str' (token counts that are not integers), 'length' (finish_reason
+    'length'). Request bodies are kept in ``bodies``."""
+
+    def __init__(self, mode: str = "ok", delay: float = 1.0, redirect_to: str = ""):
+        self.mode, self.delay, self.redirect_to = mode, delay, redirect_to
+        self.bodies: list[dict] = []
+        self.port = free_port()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                from mannsim.backends.symbolic import answer
+                raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+                body = json.loads(raw)
+                server.bodies.append(body)
+                text = answer(body.get("prompt", ""))
+                mode = server.mode
+                if mode == "redirect":
+                    self.send_response(307)
+                    self.send_header("location", server.redirect_to)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                if mode == "echo_key":
+                    data = json.dumps({"error": {"message": "bad key: "
+                                                 + self.headers.get("authorization", "")}}).encode()
+                    return self._send(401, data)
+                doc = json.loads(completion_body(text))
+                if mode == "usage_str":
+                    doc["usage"] = {"prompt_tokens": "lots", "completion_tokens": [1],
+                                    "total_tokens": None}
+                if mode == "length":
+                    doc["choices"][0]["finish_reason"] = "length"
+                data = json.dumps(doc).encode()
+                if mode == "huge":
+                    data = data[:-1] + b', "padding": "' + b"x" * (50 << 20) + b'"}'
+                if mode == "trickle":
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    try:
+                        for k in range(len(data)):
+                            self.wfile.write(data[k:k + 1])
+                            self.wfile.flush()
+                            time.sleep(server.delay)
+                    except OSError:
+                        pass
+                    return
+                self._send(200, data)
+
+            def _send(self, status, data):
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass
+
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass
+
+        self.server = QuietServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

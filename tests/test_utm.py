@@ -122,5 +122,5 @@ def test_decode_from_the_trace_of_a_run(tmp_path):
     cut.write_text("".join(trace.read_text().splitlines(True)[:50]))
     proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", src, "--trace", str(cut)],
                           capture_output=True, text=True)
-    assert proc.returncode == 2 and "no halted end record" in proc.stderr
+    assert proc.returncode == 2 and "does not end halted" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

@@ -33,6 +33,8 @@ from .base import BackendError, Completion
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "mannsim-tiny"
 DTYPES = ("float32", "bfloat16", "float16")
+#: How the embedded model is named in traces and certificates (its path differs per install).
+EMBEDDED_NAME = "mannsim-tiny (embedded)"
 
 
 def _sha_files(paths) -> str:
@@ -110,7 +112,7 @@ class HFBackend:
         self.device = device
         self.dtype = dtype
         spec = str(model) if model else str(DEFAULT_MODEL)
-        self.model_spec = spec
+        self.model_spec = EMBEDDED_NAME if spec == str(DEFAULT_MODEL) else spec
         if spec in PRETRAINED:
             spec = resolve_pretrained(spec)
         kwargs = {"trust_remote_code": False, "dtype": getattr(torch, dtype)}

@@ -209,6 +209,8 @@ class OpenAIBackend:
             self.attempts += 1
             try:
                 return self._request(prompt)
+            except _Refused:
+                raise BackendError(self.scrub(self._refusal)) from None
             except retriable as e:
                 if self._refusal:
                     raise BackendError(self.scrub(self._refusal)) from None
