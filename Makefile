@@ -33,7 +33,7 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
 
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := tm std morphett yaml bitag trace answer report
+FUZZ_TARGETS := tm std morphett yaml bitag trace answer report cycle resume
 
 fuzz: setup
 	$(BIN)/python -m pip install -q --disable-pip-version-check atheris

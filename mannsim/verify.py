@@ -28,6 +28,7 @@ from .limits import MAX_FILE_BYTES, MAX_TAPE_SPAN
 from .machine import canonical
 from .program import Program
 from .program.check import PROBE_HEADS, case_problem, tapeless_memory
+from .safe_text import one_line
 
 KIND = "mannsim-verify"
 #: Version 2: the program is hashed in canonical form; answers are checked at PROBE_HEADS.
@@ -194,7 +195,7 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
     base = tapeless_memory(program)
     for k, rec in enumerate(report["cases"], 1):
         key = (tuple(rec["states"]), tuple(rec["symbols"]))
-        where = f"case {k} ({'/'.join(key[0])[:40]}, {'/'.join(key[1])[:40]})"
+        where = f"case {k} ({one_line('/'.join(key[0]), 40)}, {one_line('/'.join(key[1]), 40)})"
         case = cases.get(key)
         if case is None or key in seen:
             raise CertificateError(f"{where} is not a case of this program, or appears twice", path)

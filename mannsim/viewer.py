@@ -14,6 +14,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Footer, Input, Static
 
+from .errors import MannsimError
+from .safe_text import one_line, printable
 from .trace import TraceIndex
 from .trace.views import boot_folded, cycle_view
 
@@ -82,7 +84,7 @@ class TraceViewer(App):
         self.ix.close()
         self.ix = fresh
         self.go(len(fresh) if at_end else self.k, "following the run" if fresh.end is None
-                else f"run ended: {fresh.end.get('reason')}")
+                else f"run ended: {fresh.end['reason']}")
 
     # -- rendering -----------------------------------------------------------------------
     def texts(self) -> dict[str, str]:
@@ -97,16 +99,22 @@ class TraceViewer(App):
                  f"{(head.get('backend') or {}).get('name')}   cycle {self.k:,} / {n:,}")
         if self.message:
             title += f"   — {self.message}"
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(Text(one_line(title, 300)))
         if n == 0:
             self.query_one("#status", Static).update("(no cycles in this trace)")
             return
-        v = cycle_view(self.ix, self.k)
-        self.query_one("#status", Static).update(
+        try:
+            v = cycle_view(self.ix, self.k)
+        except MannsimError as e:  # a bad record in a hostile trace: say so, keep the viewer
+            self.query_one("#status", Static).update(Text(one_line(f"cannot show cycle "
+                                                                   f"{self.k}: {e}", 400),
+                                                          style="bold red"))
+            return
+        self.query_one("#status", Static).update(Text(one_line(
             f"step {self.k}   state {v.get('state')}   head {v.get('head')}   read "
             f"{v.get('read')}   latency {float(v.get('ms') or 0):.3f} ms   tokens "
             f"{v.get('tin', 0)} in / {v.get('tout', 0)} out   "
-            + ("cached" if v.get("cached") else "model call"))
+            + ("cached" if v.get("cached") else "model call"), 400)))
         tape = Text("tape  ")
         caret = "      "
         for c, sym in v["tape"]:
@@ -120,14 +128,17 @@ class TraceViewer(App):
                      style="green" if ok else "bold red")
         d = v.get("divergence")
         if d:
-            check.append(f"\n  {d.get('reason')}\n  expected {d.get('expected')}\n  actual   "
-                         f"{d.get('actual')}")
+            check.append(f"\n  {one_line(d.get('reason'))}\n  expected "
+                         f"{one_line(d.get('expected'), 400)}\n  actual   "
+                         f"{one_line(d.get('actual'), 400)}")
         self.query_one("#check", Static).update(check)
         answer = Text("answer  ")
-        answer.append(repr(v.get("answer")), style="cyan")
-        answer.append(f"\nwrites  {v.get('writes')}\nupdates {v.get('updates')}")
+        answer.append(one_line(repr(v.get("answer")), 600), style="cyan")
+        answer.append(f"\nwrites  {one_line(v.get('writes'), 600)}\nupdates "
+                      f"{one_line(v.get('updates'), 200)}")
         self.query_one("#answer", Static).update(answer)
-        self.query_one("#prompt", Static).update(Text(boot_folded(v.get("prompt_text") or "")))
+        self.query_one("#prompt", Static).update(Text(printable(boot_folded(
+            v.get("prompt_text") or ""))))
 
     # -- actions -------------------------------------------------------------------------
     def go(self, k: int, message: str = "") -> None:
@@ -145,7 +156,11 @@ class TraceViewer(App):
         self.go(len(self.ix))
 
     def action_divergence(self) -> None:
-        k = self.ix.first_divergence()
+        try:
+            k = self.ix.first_divergence()
+        except MannsimError as e:
+            self.go(self.k, f"cannot search: {e}")
+            return
         if k is None:
             self.go(self.k, "no divergence in this trace")
         else:
@@ -178,9 +193,13 @@ class TraceViewer(App):
 
     def search_state(self, state: str) -> None:
         n = len(self.ix)
-        for step in range(1, n + 1):
-            k = (self.k + step - 1) % n + 1
-            if str(self.ix.cycle(k).get("state")) == state:
-                self.go(k, f"state {state} at cycle {k}")
-                return
+        try:
+            for step in range(1, n + 1):
+                k = (self.k + step - 1) % n + 1
+                if self.ix.cycle(k)["state"] == state:
+                    self.go(k, f"state {state} at cycle {k}")
+                    return
+        except MannsimError as e:
+            self.go(self.k, f"cannot search: {e}")
+            return
         self.go(self.k, f"state {state!r} never occurs")

@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..errors import MannsimError
+from .output import check_output
 
 
 def _is_bitag(path: str) -> bool:
@@ -39,6 +40,7 @@ def register(cli, console):
             output = stem + (".bitag" if target == "bitag" else ".u15_2.tm")
             if os.path.abspath(output) == os.path.abspath(source):
                 raise click.UsageError("give -o: the default output name is SOURCE itself")
+        check_output(output)
         if _is_bitag(source):
             system = load(source)
             if target == "bitag":

@@ -12,7 +12,7 @@ from ..errors import MannsimError
 from ..machine import formats
 from ..safe_text import one_line
 from .options import backend_options as backend_options_decorator
-from .output import write_text
+from .output import check_output, write_text
 
 
 def register(cli, console, format_option):
@@ -59,6 +59,8 @@ def register(cli, console, format_option):
 
         if replay and not check_path:
             raise click.UsageError("--replay needs --check CERT")
+        if json_path and json_path != "-":
+            check_output(json_path)
         d = load_dialect(dialect)
         prog = compile_program(formats.load(program, fmt), d)
         if check_path:
