@@ -90,6 +90,27 @@ def prompts(program, dialect, cases, fmt):
         click.echo(f"; expected answer:\n{case.answer}\n")
 
 
+@cli.command("programs")
+def programs_cmd():
+    """List the programs shipped with mannsim, by the name that runs them (`mannsim run NAME`)."""
+    from ..resources import list_programs
+    from ..utm import load as load_bitag
+    shipped = list_programs()
+    width = max((len(n) for n, _ in shipped), default=0) + 2
+    for name, path in shipped:
+        try:
+            if path.endswith(".bitag"):
+                s = load_bitag(path)
+                what = f"bi-tag system, {len(s.a)} A and {len(s.e)} E symbols"
+            else:
+                m = formats.load(path)
+                what = (f"{m.name or ''}: {len(m.states)} states, {len(m.symbols)} symbols"
+                        + (f", tape of {len(m.tape):,} cells" if m.tape else ""))
+        except MannsimError as e:
+            what = f"(unreadable: {e.message})"
+        click.echo(f"{name:{width}}{one_line(what, 120)}")
+
+
 @cli.command()
 def backends():
     """List the installed backends (entry-point group mannsim.backends)."""

@@ -40,3 +40,34 @@ def backend_options(f):
     for d in reversed(decorators):
         wrapper = d(wrapper)
     return wrapper
+
+
+def input_options(f):
+    """--tape, --head, --state: the machine's input from the command line (they reach the
+    command as ``inputs``, a dict of the ones given)."""
+    decorators = [
+        click.option("--tape", help="Initial tape from cell 0, replacing the program's: "
+                     "characters (e.g. 1101), or symbols separated by spaces when a symbol is "
+                     "longer than one character."),
+        click.option("--head", help="Start cell of the head (default: the program's)."),
+        click.option("--state", help="Start state (default: the program's)."),
+    ]
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        given = {k: kwargs.pop(k) for k in ("tape", "head", "state")}
+        kwargs["inputs"] = {k: v for k, v in given.items() if v is not None}
+        return f(*args, **kwargs)
+
+    for d in reversed(decorators):
+        wrapper = d(wrapper)
+    return wrapper
+
+
+def load_machine(spec: str, fmt: str | None = None, inputs: dict | None = None):
+    """A machine from a file, a shipped program's name or a standard-format string, with the
+    command line's input applied."""
+    from ..machine import formats
+    from ..machine.model import with_input
+    machine = formats.load(spec, fmt)
+    return with_input(machine, **inputs) if inputs else machine

@@ -19,6 +19,7 @@ from ..errors import MannsimError
 from ..machine import formats
 from ..machine.simulator import run as run_reference
 from .options import backend_options as backend_options_decorator
+from .options import input_options, load_machine
 from ..safe_text import one_line
 from .render import tape_window
 
@@ -173,7 +174,7 @@ def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):
 
 
 def run_computer(console, *, program_spec, fmt, backend_name, backend_options, dialect_name,
-                 max_steps, trace, resume, memo, as_json, live, view=False):
+                 max_steps, trace, resume, memo, as_json, live, view=False, inputs=None):
     from ..backends import load_backend
     from ..computer import Computer
     from ..program import compile_program, load_dialect
@@ -192,7 +193,7 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
                                    dialect=dialect if dialect_name else None, machine=given)
             trace = resume
         else:
-            machine = formats.load(program_spec, fmt)
+            machine = load_machine(program_spec, fmt, inputs)
             program = compile_program(machine, dialect)
             if view and not trace:
                 import tempfile
@@ -269,10 +270,11 @@ def register(cli, console, format_option):
                   help="Live display (default: on when standard output is a terminal).")
     @click.option("--view", is_flag=True, help="Open the trace viewer following the run as it "
                   "happens (quit it to stop the run; the trace is kept).")
+    @input_options
     @backend_options_decorator
     @format_option()
     def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, view, fmt,
-            backend_options):
+            backend_options, inputs):
         """Run PROGRAM and report steps, state, head and tape.
 
         With --backend reference the machine runs on the fast reference simulator. Any other
@@ -283,6 +285,9 @@ def register(cli, console, format_option):
         """
         if not program and not resume:
             raise click.UsageError("give a PROGRAM, or --resume TRACE")
+        if resume and inputs:
+            raise click.UsageError("--tape, --head and --state start a new run; a resumed run "
+                                   "keeps the trace's input")
         if backend is None and not resume:
             backend = REFERENCE
         if backend is not None and backend not in backend_names():
@@ -298,7 +303,7 @@ def register(cli, console, format_option):
                                        "needs a backend other than 'reference'")
             if dialect:
                 raise click.UsageError("--dialect needs a backend other than 'reference'")
-            machine = formats.load(program, fmt)
+            machine = load_machine(program, fmt, inputs)
             code = run_reference_cmd(console, machine, machine.name or program,
                                      10**9 if max_steps is None else max_steps, as_json)
         else:
@@ -307,5 +312,5 @@ def register(cli, console, format_option):
             code = run_computer(console, program_spec=program, fmt=fmt, backend_name=backend,
                                 backend_options=backend_options, dialect_name=dialect, max_steps=max_steps,
                                 trace=trace, resume=resume, memo=memo, as_json=as_json, live=live,
-                                view=view)
+                                view=view, inputs=inputs)
         sys.exit(code)

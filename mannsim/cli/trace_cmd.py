@@ -11,6 +11,7 @@ from rich.text import Text
 from ..trace import TraceIndex
 from ..safe_text import one_line, printable
 from ..trace.views import boot_folded, cycle_view, parse_steps, stats
+from .options import input_options, load_machine
 from .output import check_output
 
 
@@ -129,12 +130,12 @@ def register(cli, console, err_console):
                   help="Image to write: .png or .svg.")
     @click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
                   help="Steps of the reference machine to draw.")
-    def plot_program(program, output, max_steps):
+    @input_options
+    def plot_program(program, output, max_steps, inputs):
         """Draw PROGRAM's space-time diagram with the reference machine (busy beavers too)."""
-        from ..machine import formats
         from ..trace.plot import collect, save
         _check_image(output)
-        machine = formats.load(program)
+        machine = load_machine(program, None, inputs)
         save(collect(machine, max_steps), output)
         console.print(f"wrote {output}")
 

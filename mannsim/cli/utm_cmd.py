@@ -7,6 +7,8 @@ import sys
 import click
 
 from ..errors import MannsimError
+from ..resources import resolve
+from .options import input_options, load_machine
 from .output import check_output
 
 
@@ -22,7 +24,8 @@ def register(cli, console):
                        "Default: SOURCE's name with .u15_2.tm or .bitag, in the current folder.")
     @click.option("--target", type=click.Choice(["u15_2", "bitag"]), default="u15_2",
                   show_default=True, help="Compile down to U15,2's tape, or stop at the bi-tag system.")
-    def compile_cmd(source, output, target):
+    @input_options
+    def compile_cmd(source, output, target, inputs):
         """Compile SOURCE for U15,2.
 
         SOURCE is a bi-tag system (.bitag) or a Turing machine (any format mannsim reads, or a
@@ -34,6 +37,7 @@ def register(cli, console):
         from ..utm import compile_bitag, dump, load, run
         from ..utm.fromtm import compile_tm
         import os
+        source = resolve(source)
         header = []
         if output is None:
             stem = os.path.splitext(os.path.basename(source))[0] if os.path.exists(source) else "machine"
@@ -45,13 +49,16 @@ def register(cli, console):
             system = load(source)
             if target == "bitag":
                 raise click.UsageError(f"{source} is already a bi-tag system")
+            if inputs:
+                raise click.UsageError("--tape, --head and --state give a Turing machine's input; "
+                                       f"{source} is a bi-tag system")
             what = f"the bi-tag system {source}"
             expected = run(system)
             header.append("; direct interpretation: " + (
                 f"halts after {expected.steps} bi-tag steps with {' '.join(expected.word)}"
                 if expected.halted else f"does not halt within {expected.steps} bi-tag steps"))
         else:
-            machine = formats.load(source)
+            machine = load_machine(source, None, inputs)
             compiled = compile_tm(machine)
             system = compiled.system
             chain = compiled.run()
@@ -92,7 +99,8 @@ def register(cli, console):
     @click.option("--max-steps", type=click.IntRange(min=1), default=10**10, show_default=True,
                   help="Step limit for the reference run of U15,2.")
     @click.option("--json", "as_json", is_flag=True)
-    def decode(source, program, trace_path, max_steps, as_json):
+    @input_options
+    def decode(source, program, trace_path, max_steps, as_json, inputs):
         """Read a computation back from U15,2's final tape and check it.
 
         SOURCE is what was compiled (a .bitag or a Turing machine). U15,2 runs on the reference
@@ -103,10 +111,14 @@ def register(cli, console):
         from ..utm import compile_bitag, decode as decode_tape, load, run
         from ..utm.fromtm import Decoded, compile_tm
         compiled = None
+        source = resolve(source)
         if _is_bitag(source):
+            if inputs:
+                raise click.UsageError("--tape, --head and --state give a Turing machine's input; "
+                                       f"{source} is a bi-tag system")
             system = load(source)
         else:
-            source_machine = formats.load(source)
+            source_machine = load_machine(source, None, inputs)
             compiled = compile_tm(source_machine)
             system = compiled.system
         if trace_path:

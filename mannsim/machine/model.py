@@ -249,3 +249,27 @@ class Machine:
             transitions={(m(q), s): Transition(t.write, t.move, m(t.next))
                          for (q, s), t in self.transitions.items()},
         )
+
+
+def with_input(machine: Machine, tape: str | None = None, head: str | int | None = None,
+               state: str | None = None) -> Machine:
+    """``machine`` with its input replaced: ``tape`` as text (characters, or words separated by
+    spaces when a symbol is longer than one character; ``_``-free machines may use spaces for
+    blanks only in word form), ``head`` a cell, ``state`` the start state."""
+    changes: dict = {}
+    if tape is not None:
+        check_tape_length(len(tape))
+        cells = tape.split() if machine.word_symbols else [c for c in tape if not c.isspace()]
+        unknown = [c for c in cells if c not in machine.symbols]
+        if unknown:
+            raise MachineError(f"--tape: {unknown[0][:20]!r} is not a symbol of the machine "
+                               f"(symbols: {' '.join(machine.symbols)[:200]})")
+        changes["tape"] = cells
+    if head is not None:
+        changes["head"] = head if isinstance(head, int) else parse_head(str(head))
+    if state is not None:
+        if state not in machine.states:
+            raise MachineError(f"--state: {state[:40]!r} is not a state of the machine (states: "
+                               f"{' '.join(machine.states)[:200]})")
+        changes["start"] = state
+    return machine.replace(**changes) if changes else machine

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ...errors import FormatError, MachineError
@@ -62,6 +63,12 @@ def load(spec: str, fmt: str | None = None) -> Machine:
     """Load a machine from a file path, or from a standard-format string given in its place."""
     if not os.path.exists(spec) and standard.looks_like(spec):
         return standard.parse(spec, None).replace(name=spec)
+    if not os.path.exists(spec):
+        from ...resources import find_program
+        found = find_program(spec)
+        if found is None and re.fullmatch(r"[0-9A-Z_-]{3,}", spec) and re.search(r"[LR]", spec):
+            standard.parse(spec, spec)  # almost a standard-format machine: say what is wrong
+        spec = found or spec
     try:
         size = os.path.getsize(spec)
         if size > MAX_FILE_BYTES:
@@ -69,8 +76,8 @@ def load(spec: str, fmt: str | None = None) -> Machine:
         with open(spec, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise FormatError("no such file (nor a standard-format machine like 1RB1LB_1LA1RZ)",
-                          spec) from None
+        raise FormatError("no such file, shipped program (see `mannsim programs`) or "
+                          "standard-format machine like 1RB1LB_1LA1RZ", spec) from None
     except IsADirectoryError:
         raise FormatError("is a directory, not a machine file", spec) from None
     except OSError as e:
