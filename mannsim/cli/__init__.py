@@ -18,6 +18,9 @@ from .render import transition_table
 
 console = Console()
 err_console = Console(stderr=True)
+# Output made for pipes: on a non-terminal nothing is wrapped (a figure is never cut in two)
+console.soft_wrap = not console.is_terminal
+err_console.soft_wrap = not err_console.is_terminal
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

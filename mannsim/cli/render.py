@@ -8,14 +8,16 @@ from rich.text import Text
 from ..machine.model import MOVE_NAMES, Machine
 
 
-def tape_window(cells: dict[int, str], head: int, blank: str, radius: int = 16) -> Text:
-    """A line of tape around the head, the head cell highlighted."""
+def tape_window(cells: dict[int, str], head: int, blank: str, radius: int = 16,
+                plain: bool = False) -> Text:
+    """A line of tape around the head, the head cell highlighted (in ``plain`` text, for pipes,
+    the head cell is bracketed: ``00[1]00``)."""
     text = Text()
     wide = any(len(s) > 1 for s in cells.values()) or len(blank) > 1
     for c in range(head - radius, head + radius + 1):
         sym = cells.get(c, blank)
         style = "bold reverse" if c == head else ("dim" if sym == blank else "")
-        text.append(sym, style=style)
+        text.append(f"[{sym}]" if plain and c == head else sym, style=style)
         if wide:
             text.append(" ")
     return text

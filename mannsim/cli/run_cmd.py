@@ -42,11 +42,12 @@ def run_reference_cmd(console, machine, label, max_steps, as_json):
                    seconds=round(elapsed, 6))
         click.echo(json.dumps(out))
         return 0
-    status = "[green]halted[/]" if result.halted else f"[yellow]stopped after --max-steps {max_steps}[/]"
+    status = "[green]halted[/]" if result.halted else f"[yellow]stopped at --max-steps {max_steps:,}[/]"
     console.print(f"[bold]{escape(str(label))}[/] on [cyan]reference[/]: {status}")
     console.print(f"  steps  {result.steps:,}   state {escape(result.state)}   head {result.head}   "
                   f"non-blank {result.nonblank:,}   time {elapsed:.3f} s")
-    console.print("  tape   ", tape_window(result.cells, result.head, machine.blank), sep="")
+    console.print("  tape   ", tape_window(result.cells, result.head, machine.blank,
+                                           plain=not console.is_terminal), sep="")
     return 0
 
 
@@ -83,7 +84,8 @@ class LiveView:
 
 def print_report(console, report, machine, label, backend_name, trace):
     status = {
-        "halt": "[green]halted[/]", "max_steps": "[yellow]stopped at --max-steps[/]",
+        "halt": "[green]halted[/]",
+        "max_steps": f"[yellow]stopped at --max-steps {report.cycles:,}[/]",
         "divergence": "[red]DIVERGED[/]", "interrupted": "[yellow]interrupted[/]",
         "error": "[red]stopped by an error[/]",
     }[report.reason]
@@ -95,7 +97,8 @@ def print_report(console, report, machine, label, backend_name, trace):
     if report.cached:
         console.print(f"  memo   {report.cached:,} cycles answered from the cache")
     if report.head is not None:
-        console.print("  tape   ", tape_window(report.cells, report.head, machine.blank), sep="")
+        console.print("  tape   ", tape_window(report.cells, report.head, machine.blank,
+                                               plain=not console.is_terminal), sep="")
     if report.error:
         console.print(f"  error  {escape(report.error)}")
     if trace:
@@ -222,7 +225,8 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
         click.echo(json.dumps({
             "steps": report.steps, "cycles": report.cycles, "halted": report.halted,
             "reason": report.reason, "final_state": report.state, "head": report.head,
-            "tape": tape, "tape_start": start, "backend": backend_name, "program": label,
+            "tape": tape, "tape_start": start, "nonblank": len(report.cells),
+            "backend": backend_name, "program": label,
             "dialect": comp.program.dialect.name, "checks": report.checks,
             "diverged": d is not None, "divergence_step": d.cycle if d else None,
             "divergence": d.as_dict() if d else None, "cached": report.cached,

@@ -65,7 +65,8 @@ class Result:
 
     def as_dict(self) -> dict:
         return {
-            "steps": self.steps, "halted": self.halted, "final_state": self.state,
+            "steps": self.steps, "halted": self.halted,
+            "reason": "halt" if self.halted else "max_steps", "final_state": self.state,
             "head": self.head, "tape": self.tape, "tape_start": self.tape_start,
             "nonblank": self.nonblank,
         }
@@ -111,7 +112,9 @@ class Stepper:
         return Config(self.steps, self.state, self.head, dict(self.cells))
 
     def result(self) -> Result:
-        return Result(self.machine, self.steps, self.halted, self.state, self.head, dict(self.cells))
+        """The run so far; ``halted`` also when stopped in a halting configuration."""
+        halted = self.halted or self._table.get((self.state, self.read())) is None
+        return Result(self.machine, self.steps, halted, self.state, self.head, dict(self.cells))
 
 
 def configurations(machine: Machine, max_steps: int | None = None) -> Iterator[Config]:
@@ -140,6 +143,8 @@ def run_naive(machine: Machine, max_steps: int) -> Result:
         head += t.move
         state = t.next
         steps += 1
+    # stopped by the limit in a halting configuration (e.g. in state Z): that is a halt too
+    halted = halted or table.get((state, cells.get(head, blank))) is None
     cells = {i: s for i, s in cells.items() if s != blank}
     return Result(machine, steps, halted, state, head, cells)
 
@@ -216,6 +221,7 @@ def run(machine: Machine, max_steps: int = 10**9) -> Result:
                 tape.extend(bytes(grow))
 
     state = states[base // k]
+    halted = halted or table[base + tape[pos]] is None  # a halting configuration at the limit
     cells = {i + offset: symbols[v] for i, v in enumerate(tape) if v}
     return Result(machine, steps, halted, state, pos + offset, cells)
 
