@@ -52,6 +52,21 @@ def load_backend(name: str, **options) -> Backend:
     return cls(**options)
 
 
+def describe(name: str) -> str:
+    """A backend's one-line description (its class docstring's first line) and the options it
+    takes, without instantiating it; a backend that cannot be imported says why."""
+    module, _, attr = registry().get(name, ":").partition(":")
+    try:
+        cls = getattr(import_module(module), attr)
+    except Exception as e:  # noqa: BLE001 - a broken third-party backend is reported, not raised
+        return f"(cannot be loaded: {type(e).__name__}: {e})"
+    doc = (cls.__doc__ or "").strip().splitlines()
+    opts = accepted_options(cls)
+    takes = "any options" if opts is None else (
+        ", ".join("--" + o.replace("_", "-") for o in sorted(opts)) or "no options")
+    return f"{doc[0] if doc else '(no description)'} Options: {takes}."
+
+
 #: Options mannsim itself passes to every backend (not typed by the user).
 INTERNAL_OPTIONS = ("stop",)
 #: The backend options a user types (the command line's flags); each must be one the chosen

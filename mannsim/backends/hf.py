@@ -87,6 +87,8 @@ def repeat_cache(cache, prefix, batch: int) -> None:
 
 
 class HFBackend:
+    """A local Hugging Face transformers causal LM, greedy and offline (default: the embedded model)."""
+
     name = "hf"
     OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle")
 
@@ -135,6 +137,9 @@ class HFBackend:
                     raise BackendError(f"{spec} is not a model folder (no config.json)")
             elif path.exists():
                 raise BackendError(f"{spec} is neither a model folder nor a .gguf file")
+            elif (path.is_absolute() or spec.startswith((".", "~")) or spec.endswith(".gguf")
+                  or spec.count("/") > 1 or os.sep in spec and os.sep != "/"):
+                raise BackendError(f"no such model folder or .gguf file: {spec}")
             else:
                 folder = spec  # a hub id: needs network unless it is in the local cache
                 kwargs["use_safetensors"] = not allow_pickle

@@ -116,6 +116,8 @@ def _guarded_transport(backend: "OpenAIBackend"):
 
 
 class OpenAIBackend:
+    """Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp, Ollama, transformers serve)."""
+
     name = "openai"
     OPTIONS = ("model", "base_url", "api_key", "api_mode", "timeout", "retries")
 

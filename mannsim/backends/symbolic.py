@@ -39,7 +39,7 @@ def answer(prompt: str) -> str:
 
 
 class SymbolicBackend:
-    """The ideal CPU for tests and baselines (``--backend symbolic``)."""
+    """The ideal CPU with no model: evaluates the prompt's own if-lines (tests, baselines)."""
 
     name = "symbolic"
     OPTIONS = ()

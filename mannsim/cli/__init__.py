@@ -117,10 +117,10 @@ def programs_cmd():
 @cli.command()
 def backends():
     """List the installed backends (entry-point group mannsim.backends)."""
-    from ..backends import registry
-    console.print(f"{run_cmd.REFERENCE:12} (built in) the plain reference simulator, no memory loop")
+    from ..backends import describe, registry
+    click.echo(f"{run_cmd.REFERENCE:10} (built in) the plain reference simulator, no memory loop")
     for name, target in sorted(registry().items()):
-        console.print(f"{name:12} {target}")
+        click.echo(f"{name:10} {one_line(describe(name), 160)}  [{one_line(target, 80)}]")
 
 
 run_cmd.register(cli, console, _format_option)
@@ -138,6 +138,14 @@ def main(argv=None) -> None:
     except click.exceptions.Abort:
         err_console.print("mannsim: interrupted")
         sys.exit(130)
+    except click.exceptions.NoSuchOption as e:
+        if (e.option_name or "").startswith("---"):
+            click.echo(f"mannsim: error: {one_line(e.option_name, 80)} looks like a standard-format "
+                       "machine starting with '---': put it after '--' (mannsim run -- "
+                       f"{one_line(e.option_name, 80)})", err=True)
+            sys.exit(2)
+        e.show()
+        sys.exit(2)
     except click.ClickException as e:
         e.show()
         sys.exit(2 if e.exit_code in (1, 2) else e.exit_code)

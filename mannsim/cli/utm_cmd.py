@@ -136,7 +136,13 @@ def register(cli, console):
                                    trace_path)
             cells = {c: s for c, s in cells.items() if s != "0"}
         else:
-            machine = formats.load(program) if program else compile_bitag(system)
+            machine = compile_bitag(system)
+            if program:
+                given = formats.load(program)
+                if given != machine:
+                    raise MannsimError(f"{program} is not {source} compiled onto U15,2 (make it "
+                                       f"with: mannsim compile {source} -o {program})", program)
+                machine = given
             result = run_machine(machine, max_steps)
             halted, u15_steps, cells = result.halted, result.steps, result.cells
         word = decode_tape(system, cells) if halted else None
