@@ -1,0 +1,149 @@
+"""Issue 13 (in part): input on the command line, shipped programs by name, output for pipes,
+one meaning of `halted`, and messages that say how to fix things."""
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import PROGRAMS, ROOT
+
+
+def mannsim(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
+                          capture_output=True, text=True, **kw)
+
+
+def one_line_error(proc, contains):
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and contains in lines[0], proc.stderr
+    assert lines[0].startswith("mannsim: error: ")
+
+
+# -- input from the command line -------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["reference", "symbolic"])
+def test_tape_head_and_state_on_the_command_line(backend):
+    out = mannsim("run", "binary_increment", "--tape", "1101", "--head", "3", "-b", backend,
+                  "--json")
+    data = json.loads(out.stdout)
+    assert out.returncode == 0 and data["tape"] == "1110" and data["halted"]
+    out = mannsim("run", PROGRAMS / "binary_increment.tm", "--tape", "111", "--head", "2",
+                  "--state", "carry", "--json", "-b", backend)
+    assert json.loads(out.stdout)["tape"] == "1000"
+
+
+def test_bad_input_on_the_command_line_is_one_line():
+    one_line_error(mannsim("run", "binary_increment", "--tape", "12"), "'2' is not a symbol")
+    one_line_error(mannsim("run", "binary_increment", "--state", "nowhere"), "not a state")
+    one_line_error(mannsim("run", "binary_increment", "--head", "x"), "must be an integer")
+    one_line_error(mannsim("run", "binary_increment", "--head", "99999999"), "tape span cap")
+
+
+def test_input_reaches_plot_compile_and_decode(tmp_path):
+    assert mannsim("plot", "binary_increment", "--tape", "1011", "-o",
+                   tmp_path / "p.png").returncode == 0
+    compiled = tmp_path / "succ.tm"
+    made = mannsim("compile", PROGRAMS / "compiled" / "unary_successor.tm", "--tape", "1",
+                   "-o", compiled)
+    assert made.returncode == 0, made.stderr
+    out = mannsim("decode", PROGRAMS / "compiled" / "unary_successor.tm", "--tape", "1",
+                  "--program", compiled, "--json")
+    data = json.loads(out.stdout)
+    assert out.returncode == 0 and data["match"] and data["tape"].rstrip("0") == "11"
+    other = mannsim("decode", PROGRAMS / "compiled" / "unary_successor.tm", "--program", compiled)
+    one_line_error(other, "is not")  # the default input was not what was compiled
+
+
+def test_a_resumed_run_keeps_its_input(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    assert mannsim("run", "bb2", "-b", "symbolic", "--trace", trace).returncode == 0
+    out = mannsim("run", "--resume", trace, "--tape", "1")
+    assert out.returncode == 2 and "keeps the trace's input" in out.stderr
+
+
+# -- shipped programs by name ----------------------------------------------------------------
+def test_shipped_programs_run_by_name_and_are_listed():
+    out = mannsim("run", "u15_2", "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["steps"] == 39065
+    listing = mannsim("programs").stdout.splitlines()
+    names = [line.split()[0] for line in listing]
+    assert {"u15_2", "bb2", "bitag/parity.bitag", "compiled/bb2.u15_2"} <= set(names)
+    for name in names:  # every listed name runs (or compiles, for a bi-tag system)
+        if name.endswith(".bitag"):
+            continue
+        assert mannsim("show", name).returncode == 0, name
+    decoded = mannsim("decode", "bitag/parity.bitag", "--json")
+    assert json.loads(decoded.stdout)["match"]
+
+
+def test_programs_by_name_from_an_installed_wheel(tmp_path):
+    """From a wheel (the package alone, no source tree beside it)."""
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    if built.returncode != 0 and "hatchling" in built.stderr:
+        built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                                str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next(tmp_path.glob("mannsim-*.whl"))
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    assert (site / "mannsim" / "programs" / "u15_2.tm").is_file()
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from mannsim.cli import main; "
+            "main(['run', 'u15_2', '--json'])")
+    out = subprocess.run([sys.executable, "-c", code, str(site)], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["steps"] == 39065
+    assert str(site) in subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+         "from mannsim.resources import find_program; print(find_program('u15_2'))", str(site)],
+        capture_output=True, text=True, cwd=tmp_path).stdout
+
+
+# -- output made for pipes, one meaning of halted ---------------------------------------------
+def test_piped_output_is_not_wrapped_and_keeps_the_head_marker():
+    out = mannsim("run", "u15_2", "-b", "symbolic", "--memo")  # stdout is a pipe here
+    lines = out.stdout.splitlines()
+    summary = next(line for line in lines if line.strip().startswith("cycles"))
+    assert "checks passed 39,066" in summary and summary.rstrip().endswith("cycles/s)")
+    tape = next(line for line in lines if line.strip().startswith("tape"))
+    assert "[1]" in tape
+    assert not any(line.strip() in ("steps", "cycles/s)") for line in lines)
+
+
+@pytest.mark.parametrize("backend", ["reference", "symbolic"])
+def test_halted_and_reason_mean_the_same_for_every_backend(backend):
+    out = json.loads(mannsim("run", "bb2", "--max-steps", "3", "-b", backend, "--json").stdout)
+    assert out["halted"] is False and out["reason"] == "max_steps" and "nonblank" in out
+    out = json.loads(mannsim("run", "bb2", "-b", backend, "--json").stdout)
+    assert out["halted"] is True and out["reason"] == "halt" and out["nonblank"] == 4
+    text = mannsim("run", "bb2", "--max-steps", "3", "-b", backend).stdout
+    assert "stopped at --max-steps 3" in text
+
+
+def test_a_run_stopped_by_the_limit_in_a_halting_state_has_halted():
+    out = json.loads(mannsim("run", "bb2", "--max-steps", "6", "--json").stdout)
+    assert out["final_state"] == "Z" and out["halted"] is True and out["reason"] == "halt"
+
+
+# -- messages that say how to fix it ---------------------------------------------------------
+def test_messages():
+    one_line_error(mannsim("run", "---_1RA"), "put it after '--'")
+    one_line_error(mannsim("run", "1RB1LB_1LA1R"), "not a standard-format machine")
+    one_line_error(mannsim("verify", "bb2", "-b", "hf", "--model", "./no/such/model"),
+                   "no such model folder or .gguf file")
+    out = mannsim("decode", "bb2", "--program", "bitag/test_vector")
+    assert out.returncode == 2 and "mannsim compile" in out.stderr
+    one_line_error(mannsim("run", "no_such_program"), "see `mannsim programs`")
+    backends = mannsim("backends").stdout
+    for name in ("hf", "openai", "symbolic"):
+        line = next(line for line in backends.splitlines() if line.startswith(name))
+        assert "Options:" in line
+
+
+def test_help_names_the_input_options():
+    for command in (["run"], ["plot"], ["compile"], ["decode"]):
+        text = mannsim(*command, "--help").stdout
+        assert "--tape" in text and "--head" in text and "--state" in text, command
+
