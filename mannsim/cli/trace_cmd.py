@@ -12,7 +12,7 @@ from ..trace import TraceIndex
 from ..safe_text import one_line, printable
 from ..trace.views import boot_folded, cycle_view, parse_steps, stats
 from .options import input_options, load_machine
-from .output import check_output
+from .output import check_output, write_text
 
 
 def _open(path, err_console) -> TraceIndex:
@@ -138,6 +138,40 @@ def register(cli, console, err_console):
         machine = load_machine(program, None, inputs)
         save(collect(machine, max_steps), output)
         console.print(f"wrote {output}")
+
+    @trace.command("html")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                  help="The page to write (one self-contained .html file).")
+    def html_cmd(file, output):
+        """Write FILE as one web page that opens from disk, with no server and no network:
+        play/pause, step, jump to a cycle, the divergence or a (state, symbol); the tape with
+        the state on it, the prompt, answer, writes and check of each cycle, a space-time
+        diagram and the state diagram."""
+        from ..trace.html import from_trace
+        check_output(output)
+        ix = _open(file, err_console)
+        write_text(output, from_trace(ix))
+        console.print(f"wrote {output}: {len(ix):,} cycles", highlight=False)
+
+    @cli.command("html")
+    @click.argument("program")
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                  help="The page to write (one self-contained .html file).")
+    @click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
+                  help="Cycles of the reference machine to put in the page.")
+    @click.option("--dialect", "-d", default="schuurmans", show_default=True,
+                  help="Prompt dialect whose prompts and answers the page shows.")
+    @input_options
+    def html_program(program, output, max_steps, dialect, inputs):
+        """Write PROGRAM's run on the reference machine as one web page (see `trace html`);
+        each cycle shows the prompt a model would see and the answer a perfect model gives."""
+        from ..program import compile_program, load_dialect
+        from ..trace.html import from_program
+        check_output(output)
+        prog = compile_program(load_machine(program, None, inputs), load_dialect(dialect))
+        write_text(output, from_program(prog, max_steps))
+        console.print(f"wrote {output}", highlight=False)
 
     @trace.command()
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))

@@ -1,0 +1,170 @@
+"""A run as one self-contained web page: no server, no network, opens from disk.
+
+The page carries the machine (its transition table, initial tape and head), the distinct prompts
+(boot folded, the boot once), the distinct answers, and per cycle only what cannot be derived:
+the index of its prompt and of its answer (and its latency), as base64 typed arrays. The
+machine's configuration at every cycle (state, head, symbol read, tape) is replayed in the page
+from the table, the way the terminal viewer does, which the trace's checks tie to MEMORY.
+For a trace of U15,2's test vector (39,066 cycles) the page is about 240 KB; per cycle it costs
+under 6 bytes (two 16-bit indices and a 32-bit latency, in base64).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from array import array
+from pathlib import Path
+
+from ..machine.model import MOVE_NAMES, Machine
+from ..safe_text import printable
+
+TEMPLATE = Path(__file__).with_name("page.html")
+#: Prompts longer than this are cut in the page (the trace keeps them whole).
+MAX_PROMPT_CHARS = 20_000
+
+
+def _b64(values: list[int] | list[float], code: str) -> str:
+    arr = array(code, values)
+    if arr.itemsize > 1 and array("H", [1]).tobytes()[0] != 1:  # the page reads little-endian
+        arr.byteswap()
+    return base64.b64encode(arr.tobytes()).decode("ascii")
+
+
+def _index_code(n: int) -> str:
+    return "B" if n <= 256 else ("H" if n <= 65536 else "I")
+
+
+def _latency(ms: list[float]) -> dict | None:
+    """Latencies as 16-bit integers in the coarsest unit that keeps them (0.01 ms, 1 ms), or
+    32-bit floats for very slow calls; None when every latency is 0."""
+    if not any(ms):
+        return None
+    top = max(ms)
+    for unit in (0.01, 1.0):
+        if top / unit < 65535:
+            return {"b64": _b64([round(v / unit) for v in ms], "H"), "unit": unit, "bytes": 2}
+    return {"b64": _b64(ms, "f"), "unit": 1.0, "bytes": 4}
+
+
+def machine_data(m: Machine) -> dict:
+    return {
+        "name": m.name, "states": list(m.states), "symbols": list(m.symbols), "blank": m.blank,
+        "start": m.start, "head": m.head, "tape": list(m.tape),
+        "halt": [q for q in m.states if q in m.halt_states],
+        "rules": [[q, s, t.write, t.move, t.next] for (q, s), t in m.transitions.items()],
+        "moves": {str(k): v for k, v in MOVE_NAMES.items()},
+    }
+
+
+def fold(prompt: str, boot: str) -> str:
+    """The prompt with the dialect's constant boot taken out (shown once, on demand)."""
+    if boot and prompt.startswith(boot):
+        prompt = "[boot]\n" + prompt[len(boot):]
+    if len(prompt) > MAX_PROMPT_CHARS:
+        prompt = prompt[:MAX_PROMPT_CHARS] + "…"
+    return printable(prompt)
+
+
+def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: list[str],
+         writes: list[list], prompt_of: list[int], answer_of: list[int], ms: list[float],
+         divergence: dict | None, end: dict | None, source: str) -> str:
+    """The HTML text of a run (see the module docstring)."""
+    data = {
+        "title": printable(title, 200), "source": source, "machine": machine_data(machine),
+        "boot": printable(boot), "prompts": [fold(p, boot) for p in prompts],
+        "answers": [printable(a) for a in answers], "writes": writes,
+        "n": len(prompt_of),
+        "prompt_of": _b64(prompt_of, _index_code(len(prompts))),
+        "answer_of": _b64(answer_of, _index_code(len(answers))),
+        "index_bytes": [array(_index_code(len(prompts))).itemsize,
+                        array(_index_code(len(answers))).itemsize],
+        "ms": _latency(ms),
+        "divergence": divergence, "end": end,
+    }
+    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    text = text.replace("</", "<\\/")  # never close the script element early
+    return TEMPLATE.read_text(encoding="utf-8").replace("/*DATA*/null", text)
+
+
+def from_trace(ix, progress=None) -> str:
+    """The page of a trace (read through the lenient reader, like the terminal viewer)."""
+    machine = ix.machine()
+    prompt_ids: dict[str, int] = {}
+    answer_ids: dict[str, int] = {}
+    prompts: list[str] = []
+    answers: list[str] = []
+    writes: list[list] = []
+    prompt_of: list[int] = []
+    answer_of: list[int] = []
+    ms: list[float] = []
+    n = len(ix)
+    for k in range(1, n + 1):
+        rec = ix.cycle(k)
+        p = prompt_ids.get(rec["prompt"])
+        if p is None:
+            p = prompt_ids[rec["prompt"]] = len(prompts)
+            prompts.append(ix.prompts.get(rec["prompt"], "(prompt not in the trace)"))
+        a = answer_ids.get(rec["answer"])
+        if a is None:
+            a = answer_ids[rec["answer"]] = len(answers)
+            answers.append(rec["answer"])
+            cell = str(rec["head"])  # the head cell's label, shown as "cell h" at every cycle
+            writes.append([["@head" if label == cell else printable(label, 40),
+                            printable(value, 120)] for label, value in rec["writes"]])
+        prompt_of.append(p)
+        answer_of.append(a)
+        ms.append(float(rec["ms"]))
+        if progress is not None:
+            progress(k, n)
+    boot = _boot(ix.header)
+    head = ix.header
+    title = f"{head['program'].get('name') or ix.path} on {head['backend'].get('name')}"
+    return page(title, machine, boot, prompts, answers, writes, prompt_of, answer_of, ms,
+                ix.divergence, ix.end, f"trace {ix.path}")
+
+
+def from_program(program, max_steps: int) -> str:
+    """The page of a program run on the reference machine: each cycle shows the prompt the
+    model would see and the answer a perfect model gives."""
+    from ..machine import Stepper
+    from ..memory import Memory, Renderer
+    m = program.machine
+    st = Stepper(m)
+    prompt_ids: dict[tuple, int] = {}
+    prompts: list[str] = []
+    answers: list[str] = []
+    writes: list[list] = []
+    prompt_of: list[int] = []
+    answer_of: list[int] = []
+    render_mem = Memory({"boot": program.dialect.boot, "i": "0"}, default=program.blank_code)
+    render = Renderer(render_mem)
+    while len(prompt_of) < max_steps:
+        key = (st.state, st.read())
+        p = prompt_ids.get(key)
+        if p is None:
+            p = prompt_ids[key] = len(prompts)
+            render_mem["0"] = program.codes[key[1]]
+            prompts.append(render(program.texts[key[0]]))
+            answers.append(program.answer(*key))
+            t = m.transition(*key)
+            writes.append([] if t is None else [["op", f"<instruction of {t.next}>"],
+                                                 ["@head", program.codes[t.write]]])
+        prompt_of.append(p)
+        answer_of.append(p)
+        if st.step() is None:
+            break
+    end = {"reason": "halt" if st.halted else "max_steps", "cycles": len(prompt_of)}
+    title = f"{m.name or 'machine'} on the reference machine"
+    return page(title, m, program.dialect.boot, prompts, answers, writes, prompt_of, answer_of,
+                [0.0] * len(prompt_of), None, end, "reference machine")
+
+
+def _boot(header: dict) -> str:
+    from ..errors import MannsimError
+    from ..program import load_dialect
+    name = header["dialect"].get("name")
+    try:
+        dialect = load_dialect(str(name), allow_path=False)
+    except MannsimError:
+        return ""
+    return dialect.boot if dialect.digest == header["dialect"].get("sha256") else ""

@@ -1,0 +1,164 @@
+"""The web page of a run, in a real browser: headless Chromium (Debian's package) driven by
+Playwright. Without a browser these tests say so and skip; `.ci/run` installs one."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend
+from mannsim.computer import Computer
+from mannsim.machine import Stepper, load
+from mannsim.program import compile_program, load_dialect
+
+CHROMIUM = os.environ.get("MANNSIM_CHROMIUM") or shutil.which("chromium") or \
+    shutil.which("chromium-browser")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not CHROMIUM:
+    pytest.skip("no Chromium on this machine (apt-get install chromium)", allow_module_level=True)
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+DIALECT = load_dialect("schuurmans")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, path):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    t0 = time.perf_counter()
+    page.goto(path.as_uri())
+    page.wait_for_function("window.mannsim && window.mannsim.ready")
+    return page, errors, time.perf_counter() - t0
+
+
+def shown(page):
+    """(cycle, state, head) as the page shows them, and the symbol in its head cell."""
+    status = page.text_content("#status").split()
+    head_cell = page.text_content("#tape .head")
+    return int(status[1].replace(",", "")), status[5], int(status[7]), head_cell
+
+
+def reference_before(machine, k):
+    st = Stepper(machine)
+    for _ in range(k - 1):
+        if st.step() is None:
+            break
+    return st.state, st.head, st.read()
+
+
+@pytest.fixture(scope="module")
+def diverged_page(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("html")
+    trace = tmp / "t.jsonl"
+    prog = compile_program(load(str(PROGRAMS / "bb3.tm")), DIALECT)
+    Computer(prog, FaultyBackend("wrong-branch", at=9), trace=str(trace)).run()
+    out = tmp / "run.html"
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "trace", "html", str(trace), "-o",
+                           str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return out, prog.machine
+
+
+def test_the_page_is_one_self_contained_file(diverged_page):
+    out, _ = diverged_page
+    text = out.read_text()
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in text and "<link" not in text and "src=" not in text
+
+
+def test_steps_and_shows_the_reference_configuration(browser, diverged_page):
+    out, machine = diverged_page
+    page, errors, _ = open_page(browser, out)
+    assert shown(page)[0] == 1
+    for _ in range(4):
+        page.click("#next")
+    k, state, head, sym = shown(page)
+    assert k == 5 and (state, head, sym) == reference_before(machine, 5)
+    page.fill("#goto", "7")
+    page.click("#go")
+    assert shown(page)[1:] == reference_before(machine, 7)
+    assert "✓" in page.text_content("#check")
+    page.click("#prev")
+    assert shown(page)[0] == 6
+    assert errors == []
+
+
+def test_jumps_to_the_divergence_and_to_a_state_symbol_pair(browser, diverged_page):
+    out, machine = diverged_page
+    page, errors, _ = open_page(browser, out)
+    page.click("#div")
+    assert shown(page)[0] == 9 and "✗ diverged" in page.text_content("#check")
+    page.click("#first")
+    page.select_option("#qsel", label="C")
+    page.select_option("#ssel", label="1")
+    page.click("#find")
+    k, state, _, sym = shown(page)
+    assert (state, sym) == ("C", "1") and k > 1
+    assert errors == []
+
+
+def test_plays_and_pauses(browser, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    prog = compile_program(load(str(PROGRAMS / "bb4.tm")), DIALECT)
+    from mannsim.backends import load_backend
+    Computer(prog, load_backend("symbolic"), trace=str(trace)).run()
+    out = tmp_path / "bb4.html"
+    subprocess.run([sys.executable, "-m", "mannsim", "trace", "html", str(trace), "-o", str(out)],
+                   check=True, capture_output=True)
+    page, errors, _ = open_page(browser, out)
+    page.fill("#speed", "6")  # 100 cycles per second
+    page.dispatch_event("#speed", "input")
+    page.click("#play")
+    deadline = time.time() + 10  # (the page's CSP forbids eval, so poll from here)
+    while page.evaluate("window.mannsim.cycle") <= 20 and time.time() < deadline:
+        time.sleep(0.05)
+    assert page.evaluate("window.mannsim.cycle") > 20
+    page.click("#play")
+    paused = page.evaluate("window.mannsim.cycle")
+    time.sleep(0.3)
+    assert page.evaluate("window.mannsim.cycle") == paused and not page.evaluate("window.mannsim.playing")
+    k, state, head, sym = shown(page)
+    assert (state, head, sym) == reference_before(prog.machine, k)
+    assert errors == []
+
+
+def test_u15_2s_trace_page_is_small_and_loads_fast(browser, tmp_path):
+    trace = tmp_path / "u15.jsonl"
+    subprocess.run([sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "u15_2.tm"), "-b",
+                    "symbolic", "--trace", str(trace)], check=True, capture_output=True)
+    out = tmp_path / "u15.html"
+    subprocess.run([sys.executable, "-m", "mannsim", "trace", "html", str(trace), "-o", str(out)],
+                   check=True, capture_output=True)
+    assert out.stat().st_size < 400_000
+    page, errors, seconds = open_page(browser, out)
+    machine = load(str(PROGRAMS / "u15_2.tm"))
+    for k in (1, 1000, 39066):
+        page.evaluate(f"window.mannsim.show({k})")
+        assert shown(page)[1:] == reference_before(machine, k)
+    assert "rows sampled" in page.text_content("#stnote")
+    assert errors == []
+
+
+def test_a_program_page_from_the_reference_machine(browser, tmp_path):
+    out = tmp_path / "bb2.html"
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "html", "bb2", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    page, errors, _ = open_page(browser, out)
+    page.click("#last")
+    k, state, head, sym = shown(page)
+    assert k == 7 and state == "Z" and 'op="halt"' in page.text_content("#answer")
+    assert page.locator("#diagram svg circle").count() >= 3
+    assert errors == []
