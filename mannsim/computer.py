@@ -94,7 +94,8 @@ def same_backend(now: dict, recorded: dict) -> str | None:
 class Computer:
     """Runs a :class:`Program` on a backend, in lockstep with the reference machine."""
 
-    PROGRESS_EVERY = 256
+    #: Seconds between two calls of ``progress`` (time-based: a slow model still shows life).
+    PROGRESS_SECONDS = 0.1
 
     def __init__(self, program: Program, backend: Backend, *, max_steps: int = 10**7,
                  trace: str | None = None, memo: bool = False,
@@ -113,6 +114,7 @@ class Computer:
         self.model_seconds = 0.0
         self.tokens_in = self.tokens_out = self.cached = 0
         self.resumed_from = 0
+        self.finished = False
         self._writer: TraceWriter | None = None
         self._prompt_hash: dict[str, str] = {}
         self.started = time.perf_counter()
@@ -233,7 +235,7 @@ class Computer:
         self._open_trace(append)
         reason, divergence, error = "max_steps", None, None
         self.started = time.perf_counter()
-        every = self.PROGRESS_EVERY
+        next_progress = self.started
         try:
             while True:
                 if self.memory.get("op") == HALT:
@@ -248,8 +250,11 @@ class Computer:
                 if divergence is not None:
                     reason = "divergence"
                     break
-                if self.progress is not None and self.cycles % every == 0:
-                    self.progress(self)
+                if self.progress is not None:
+                    now = time.perf_counter()
+                    if now >= next_progress:
+                        next_progress = now + self.PROGRESS_SECONDS
+                        self.progress(self)
         except KeyboardInterrupt:
             reason = "interrupted"
         except TraceError as e:
@@ -258,9 +263,10 @@ class Computer:
         except MannsimError as e:
             reason, error = "error", str(e)
         report = self.report(reason, divergence, error)
+        self.finished = True
         try:
             if self.progress is not None:
-                self.progress(self)
+                self.progress(self)  # the final frame: exact
         except KeyboardInterrupt:
             pass
         finally:

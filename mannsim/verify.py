@@ -52,13 +52,20 @@ class CaseResult:
         return self.effect
 
 
-def verify(program: Program, backend: Backend, batch: int = 1) -> list[CaseResult]:
+def verify(program: Program, backend: Backend, batch: int = 1,
+           progress=None) -> list[CaseResult]:
     """Put every case to ``backend`` once; with ``batch`` > 1 and a backend that has
-    ``complete_batch`` (hf), that many prompts decode side by side."""
+    ``complete_batch`` (hf), that many prompts decode side by side. ``progress(done, total)``
+    is called after each case (one at a time)."""
     cases = program.cases()
     prompts = [c.prompt for c in cases]
     if batch > 1 and hasattr(backend, "complete_batch"):
         completions = backend.complete_batch(prompts, batch)
+    elif progress is not None:
+        completions = []
+        for p in prompts:
+            completions += backend.complete([p])
+            progress(len(completions), len(prompts))
     else:
         completions = backend.complete(prompts)
     results = []

@@ -150,7 +150,7 @@ def test_server_killed_mid_run_then_resume(server, tmp_path):
             if c.cycles == 8:
                 proxy.stop()
         comp.progress = kill
-        comp.PROGRESS_EVERY = 1
+        comp.PROGRESS_SECONDS = 0.0
         report = comp.run()
         assert report.reason == "error" and "unreachable" in report.error
         t = read_trace(str(trace))

@@ -142,6 +142,7 @@ def test_interrupt_keeps_a_valid_resumable_trace(tmp_path):
         if c.cycles == 1024:
             raise KeyboardInterrupt
     comp.progress = interrupt
+    comp.PROGRESS_SECONDS = 0.0  # called after every cycle
     report = comp.run()
     assert report.reason == "interrupted" and report.cycles == 1024
     t = read_trace(str(trace))

@@ -147,3 +147,72 @@ def test_help_names_the_input_options():
         text = mannsim(*command, "--help").stdout
         assert "--tape" in text and "--head" in text and "--state" in text, command
 
+
+
+# -- progress: by time on a terminal, nothing off one, an exact last frame, Ctrl-C summary ------
+def run_in_pty(args, stop_after=None, timeout=60):
+    """Run mannsim on a pseudo-terminal (160 columns); send Ctrl-C after ``stop_after`` seconds.
+    Returns (exit code, everything it wrote)."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import signal
+    import struct
+    import termios
+    import time
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "mannsim", *map(str, args)], stdin=slave,
+                            stdout=slave, stderr=slave, close_fds=True,
+                            env={**__import__("os").environ, "TERM": "xterm-256color"})
+    os.close(slave)
+    out, t0, sent = b"", time.time(), False
+    while time.time() - t0 < timeout:
+        if stop_after is not None and not sent and time.time() - t0 > stop_after:
+            proc.send_signal(signal.SIGINT)
+            sent = True
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(10)
+    os.close(master)
+    import re
+    return proc.returncode, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
+
+
+NEVER_HALTS = "1RB0LB_1LA0RA"  # moves back and forth for ever, no sweeps
+
+
+def test_reference_progress_on_a_terminal_and_ctrl_c_summary():
+    code, out = run_in_pty(["run", NEVER_HALTS, "--max-steps", "10000000000"], stop_after=2.5)
+    assert "of at most 10,000,000,000 steps" in out and "steps/s" in out
+    assert code == 130 and "interrupted (Ctrl-C)" in out and "steps  " in out
+
+
+def test_no_progress_off_a_terminal():
+    out = mannsim("run", NEVER_HALTS, "--max-steps", "3000000")
+    assert out.returncode == 0 and "steps/s" not in out.stdout + out.stderr
+    assert out.stdout.splitlines()[0].endswith("stopped at --max-steps 3,000,000")
+
+
+def test_backend_live_view_ends_on_an_exact_frame():
+    code, out = run_in_pty(["run", "u15_2", "-b", "symbolic"])
+    assert code == 0
+    assert "39,066 / 39,066 (100.0%)" in out  # the last frame, not a stale one
+    assert "checks passed" in out and "39,066" in out
+
+
+def test_verify_and_plot_show_progress_only_on_a_terminal(tmp_path):
+    code, out = run_in_pty(["verify", "u15_2"])
+    assert code == 0 and "PASS: 29/29" in out
+    code, out = run_in_pty(["plot", "bb5", "-o", tmp_path / "bb5.png", "--max-steps", "3000000"])
+    assert code == 0 and "of at most 3,000,000 steps" in out

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -99,10 +100,13 @@ class HFBackend:
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
         except ImportError as e:
             raise BackendError(f"the hf backend needs torch and transformers ({e})") from None
         if dtype not in DTYPES:
             raise BackendError(f"unknown dtype {dtype!r} (choose from {', '.join(DTYPES)})")
+        if not sys.stderr.isatty():  # loading progress on a terminal only
+            hf_logging.disable_progress_bar()
         self.torch = torch
         if threads:
             torch.set_num_threads(threads)

@@ -21,6 +21,7 @@ from ..machine.simulator import run as run_reference
 from .options import backend_options as backend_options_decorator
 from .options import input_options, load_machine
 from ..safe_text import one_line
+from .progress import eta_text
 from .render import tape_window
 
 REFERENCE = "reference"
@@ -33,31 +34,40 @@ def backend_names() -> list[str]:
 
 
 def run_reference_cmd(console, machine, label, max_steps, as_json):
+    from .progress import Ticker
     t0 = time.perf_counter()
-    result = run_reference(machine, max_steps)
+    with Ticker(console, f"{label} on reference", max_steps, "steps", limit=True) as tick:
+        result = run_reference(machine, max_steps, progress=tick)
     elapsed = time.perf_counter() - t0
     if as_json:
         out = result.as_dict()
+        if result.interrupted:
+            out["reason"] = "interrupted"
         out.update(backend=REFERENCE, program=label, cycles=None, diverged=False,
                    seconds=round(elapsed, 6))
         click.echo(json.dumps(out))
-        return 0
-    status = "[green]halted[/]" if result.halted else f"[yellow]stopped at --max-steps {max_steps:,}[/]"
+        return 130 if result.interrupted else 0
+    status = ("[green]halted[/]" if result.halted else "[yellow]interrupted (Ctrl-C)[/]"
+              if result.interrupted else f"[yellow]stopped at --max-steps {max_steps:,}[/]")
     console.print(f"[bold]{escape(str(label))}[/] on [cyan]reference[/]: {status}")
     console.print(f"  steps  {result.steps:,}   state {escape(result.state)}   head {result.head}   "
                   f"non-blank {result.nonblank:,}   time {elapsed:.3f} s")
     console.print("  tape   ", tape_window(result.cells, result.head, machine.blank,
                                            plain=not console.is_terminal), sep="")
-    return 0
+    return 130 if result.interrupted else 0
 
 
 class LiveView:
-    """The live rich display: steps/s, state, tape around the head, checks passed."""
+    """The live rich display: cycle of the total (or the limit), percentage, ETA, cycles/s,
+    state, tape around the head, checks passed; refreshed by time, the last frame exact."""
 
-    def __init__(self, console, label, backend_name):
+    def __init__(self, console, label, backend_name, comp=None):
         self.console, self.label, self.backend_name = console, label, backend_name
-        self.live = Live(console=console, refresh_per_second=8, transient=False)
+        self.live = Live(console=console, auto_refresh=False, transient=False)
         self._last = 0.0
+        self.total, self.exact = None, False
+        if comp is not None:
+            self.total, self.exact = expected_cycles(comp)
 
     def __enter__(self):
         self.live.__enter__()
@@ -68,18 +78,38 @@ class LiveView:
 
     def __call__(self, comp) -> None:
         now = time.perf_counter()
-        if now - self._last < 0.1 and comp.memory.get("op") != "halt":
+        if now - self._last < 0.1 and not comp.finished:
             return
         self._last = now
         st, m = comp.stepper, comp.program.machine
         elapsed = max(now - comp.started, 1e-9)
-        rate = (comp.cycles - comp.resumed_from) / elapsed
+        done = comp.cycles - comp.resumed_from
+        rate = done / elapsed
+        total = self.total
         grid = Table.grid(padding=(0, 2))
-        grid.add_row("cycle", f"{comp.cycles:,}", "state", str(st.state), "head", str(st.head))
+        of = (f" {'/' if self.exact else 'of at most'} {total:,} ({100 * comp.cycles / total:.1f}%)"
+              if total else "")
+        eta = eta_text(done, (total - comp.resumed_from) if total and self.exact else None,
+                       elapsed)
+        grid.add_row("cycle", f"{comp.cycles:,}{of}", "state", escape(str(st.state)),
+                     "head", str(st.head))
         grid.add_row("cycles/s", f"{rate:,.0f}", "checks passed", f"{comp.checks:,}",
-                     "model time", f"{comp.model_seconds:.1f} s")
+                     "model time", f"{comp.model_seconds:.1f} s" + (f"   {eta}" if eta and not
+                                                                     comp.finished else ""))
         self.live.update(Panel(Group(grid, tape_window(st.cells, st.head, m.blank, radius=30)),
-                               title=f"{self.label} on {self.backend_name}"))
+                               title=escape(f"{self.label} on {self.backend_name}")),
+                         refresh=True)
+
+
+def expected_cycles(comp, budget: int = 2_000_000) -> tuple[int, bool]:
+    """How many cycles the run will take: exact when the reference machine halts within a
+    short budget of steps (then percentage and ETA are real), else the limit."""
+    from ..machine import run as run_machine
+    limit = comp.max_steps
+    ref = run_machine(comp.program.machine, min(limit, budget))
+    if ref.halted and ref.steps + 1 <= limit:
+        return ref.steps + 1, True
+    return limit, False
 
 
 def print_report(console, report, machine, label, backend_name, trace):
@@ -90,7 +120,10 @@ def print_report(console, report, machine, label, backend_name, trace):
         "error": "[red]stopped by an error[/]",
     }[report.reason]
     console.print(f"[bold]{escape(str(label))}[/] on [cyan]{escape(backend_name)}[/]: {status}")
-    rate = report.cycles / report.elapsed if report.elapsed else 0
+    # the rate of this run's own cycles: replayed ones (a resume) and model loading excluded
+    rate = (report.cycles - report.resumed_from) / report.elapsed if report.elapsed else 0
+    if report.resumed_from:
+        console.print(f"  resumed after {report.resumed_from:,} recorded cycles, each re-checked")
     console.print(f"  cycles {report.cycles:,}   steps {report.steps:,}   state {escape(str(report.state))}   "
                   f"head {report.head}   checks passed {report.checks:,}   "
                   f"time {report.elapsed:.2f} s ({rate:,.0f} cycles/s)")
@@ -135,7 +168,7 @@ def _run_with_viewer(comp, append: bool):
             raise KeyboardInterrupt
 
     comp.progress = progress
-    comp.PROGRESS_EVERY = 1
+    comp.PROGRESS_SECONDS = 0.0
     worker = threading.Thread(target=lambda: result.setdefault("report", comp.run(append=append)),
                               daemon=True)
     worker.start()
@@ -210,7 +243,7 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
             if view:
                 report = _run_with_viewer(comp, bool(resume))
             elif live:
-                with LiveView(console, label, backend_name) as view:
+                with LiveView(console, label, backend_name, comp) as view:
                     comp.progress = view
                     report = comp.run(append=bool(resume))
             else:

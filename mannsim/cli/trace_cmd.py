@@ -10,9 +10,10 @@ from rich.text import Text
 
 from ..trace import TraceIndex
 from ..safe_text import one_line, printable
-from ..trace.views import boot_folded, cycle_view, parse_steps, stats
+from ..trace.views import boot_folded, cycle_view, parse_steps, plural, stats
 from .options import input_options, load_machine
 from .output import check_output, write_text
+from .progress import Ticker
 
 
 def _open(path, err_console) -> TraceIndex:
@@ -50,8 +51,10 @@ def register(cli, console, err_console):
         ix = _open(file, err_console)
         try:
             span = parse_steps(steps, len(ix))
-        except ValueError:
-            raise click.BadParameter("use A:B with integers", param_hint="--steps") from None
+        except ValueError as e:
+            why = str(e) if "range" in str(e) or "trace has" in str(e) else \
+                "use A:B with integers (1-based, inclusive), e.g. 1:20 or 39000:"
+            raise click.BadParameter(why, param_hint="--steps") from None
         for k in span:
             v = cycle_view(ix, k)
             if as_json:
@@ -94,7 +97,7 @@ def register(cli, console, err_console):
             return
         lat = s["latency_ms"]
         console.print(f"[bold]{escape(one_line(s['program'], 80))}[/] on "
-                      f"{escape(one_line(s['backend'], 40))}: {s['cycles']:,} cycles, "
+                      f"{escape(one_line(s['backend'], 40))}: {plural(s['cycles'], 'cycle')}, "
                       f"{s['distinct_prompts']} distinct prompts, ended: "
                       f"{s['end'] or '(no end record)'}", highlight=False)
         console.print(f"latency ms  p50 {lat['p50']:.3f}  p90 {lat['p90']:.3f}  p99 {lat['p99']:.3f}  "
@@ -136,7 +139,12 @@ def register(cli, console, err_console):
         from ..trace.plot import collect, save
         _check_image(output)
         machine = load_machine(program, None, inputs)
-        save(collect(machine, max_steps), output)
+        with Ticker(console, f"plot {one_line(machine.name or program, 60)}", max_steps,
+                    "steps", limit=True) as tick:
+            data = collect(machine, max_steps, progress=lambda done, total: tick(done, total))
+        if tick.stop_requested:
+            raise KeyboardInterrupt
+        save(data, output)
         console.print(f"wrote {output}")
 
     @trace.command("html")
@@ -152,7 +160,7 @@ def register(cli, console, err_console):
         check_output(output)
         ix = _open(file, err_console)
         write_text(output, from_trace(ix))
-        console.print(f"wrote {output}: {len(ix):,} cycles", highlight=False)
+        console.print(f"wrote {output}: {plural(len(ix), 'cycle')}", highlight=False)
 
     @cli.command("html")
     @click.argument("program")

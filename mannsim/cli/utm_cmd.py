@@ -9,7 +9,8 @@ import click
 from ..errors import MannsimError
 from ..resources import resolve
 from .options import input_options, load_machine
-from .output import check_output
+from .output import check_output, write_text
+from .progress import Ticker
 
 
 def _is_bitag(path: str) -> bool:
@@ -32,19 +33,24 @@ def register(cli, console):
         standard-format string such as 1RB1LB_1LA1RZ). A Turing machine goes through a
         clockwise machine to a bi-tag system (see README, Universality), then, with --target
         u15_2, onto U15,2's tape with Neary & Woods' encoding."""
-        from ..machine import formats
-        from ..machine.formats import native
-        from ..utm import compile_bitag, dump, load, run
-        from ..utm.fromtm import compile_tm
         import os
         source = resolve(source)
-        header = []
         if output is None:
             stem = os.path.splitext(os.path.basename(source))[0] if os.path.exists(source) else "machine"
             output = stem + (".bitag" if target == "bitag" else ".u15_2.tm")
             if os.path.abspath(output) == os.path.abspath(source):
                 raise click.UsageError("give -o: the default output name is SOURCE itself")
         check_output(output)
+        with Ticker(console, "compile") as tick:
+            text, summary = _compile(source, output, target, inputs, tick)
+        write_text(output, text)
+        console.print(summary, highlight=False)
+
+    def _compile(source, output, target, inputs, tick):
+        from ..machine.formats import native
+        from ..utm import compile_bitag, dump, load, run
+        from ..utm.fromtm import compile_tm
+        header = []
         if _is_bitag(source):
             system = load(source)
             if target == "bitag":
@@ -59,8 +65,10 @@ def register(cli, console):
                 if expected.halted else f"does not halt within {expected.steps} bi-tag steps"))
         else:
             machine = load_machine(source, None, inputs)
+            tick.say("Turing machine -> clockwise machine -> bi-tag system")
             compiled = compile_tm(machine)
             system = compiled.system
+            tick.say(f"running the bi-tag system ({len(system.a)} A, {len(system.e)} E symbols)")
             chain = compiled.run()
             what = f"the Turing machine {source}"
             header += [
@@ -73,20 +81,13 @@ def register(cli, console):
         if target == "bitag":
             header.append(f"; put it on U15,2 with: mannsim compile {output} -o PROGRAM.tm")
             text = "\n".join(header) + "\n" + dump(system)
-        else:
-            machine = compile_bitag(system).replace(name=f"U15,2 running {source}")
-            header.append(f"; decode the result with: mannsim decode {source} --program {output}")
-            text = "\n".join(header) + "\n" + native.dump(machine)
-        try:
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as e:
-            raise MannsimError(f"cannot write: {e.strerror}", output) from None
-        if target == "bitag":
-            console.print(f"wrote {output}: {len(system.a)} A symbols, {len(system.e)} E symbols, "
+            return text, (f"wrote {output}: {len(system.a)} A symbols, {len(system.e)} E symbols, "
                           f"initial word of {len(system.word)}")
-        else:
-            console.print(f"wrote {output}: tape of {len(machine.tape)} cells, head {machine.head}")
+        tick.say("encoding onto U15,2's tape")
+        machine = compile_bitag(system).replace(name=f"U15,2 running {source}")
+        header.append(f"; decode the result with: mannsim decode {source} --program {output}")
+        text = "\n".join(header) + "\n" + native.dump(machine)
+        return text, f"wrote {output}: tape of {len(machine.tape):,} cells, head {machine.head:,}"
 
     @cli.command()
     @click.argument("source")
@@ -143,7 +144,11 @@ def register(cli, console):
                     raise MannsimError(f"{program} is not {source} compiled onto U15,2 (make it "
                                        f"with: mannsim compile {source} -o {program})", program)
                 machine = given
-            result = run_machine(machine, max_steps)
+            with Ticker(console, "decode: U15,2 on the reference machine", max_steps, "steps",
+                        limit=True) as tick:
+                result = run_machine(machine, max_steps, progress=tick)
+            if result.interrupted:
+                raise KeyboardInterrupt
             halted, u15_steps, cells = result.halted, result.steps, result.cells
         word = decode_tape(system, cells) if halted else None
         out = {"u15_steps": u15_steps, "halted": halted,

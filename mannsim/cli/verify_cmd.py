@@ -13,6 +13,7 @@ from ..machine import formats
 from ..safe_text import one_line
 from .options import backend_options as backend_options_decorator
 from .output import check_output, write_text
+from .progress import Ticker
 
 
 def register(cli, console, format_option):
@@ -102,7 +103,11 @@ def register(cli, console, format_option):
             sys.exit(0 if ok and same else 1)
         be = load_backend(backend or "symbolic", stop=d.stop, **backend_options)
         try:
-            results = run_verify(prog, be, batch)
+            with Ticker(console, f"verify {one_line(prog.machine.name or program, 60)}",
+                        unit="cases") as tick:
+                results = run_verify(prog, be, batch,
+                                     progress=(lambda done, total: tick(done, total))
+                                     if tick.on else None)
             report = certificate(prog, be, results)
         finally:
             be.close()

@@ -36,6 +36,7 @@ class Result:
     state: str
     head: int
     cells: dict[int, str] = field(repr=False)
+    interrupted: bool = False    # stopped by Ctrl-C (the configuration is the one reached)
 
     @property
     def span(self) -> tuple[int, int]:
@@ -149,12 +150,18 @@ def run_naive(machine: Machine, max_steps: int) -> Result:
     return Result(machine, steps, halted, state, head, cells)
 
 
-def run(machine: Machine, max_steps: int = 10**9) -> Result:
+#: Loop iterations of the fast run between two progress calls (a call costs one clock read).
+PROGRESS_EVERY = 1 << 16
+
+
+def run(machine: Machine, max_steps: int = 10**9, progress=None) -> Result:
     """Run to halt or ``max_steps`` steps, fast.
 
     The tape is a ``bytearray`` of symbol indices (blank = 0), the table a flat list, and a
     transition that keeps the state and moves over a run of the symbol it reads (a *sweep*) is
     applied to the whole run at once with C-level searches. Results equal :func:`run_naive`.
+    ``progress(steps)``, when given, is called every PROGRESS_EVERY iterations; when it returns
+    true the run stops there (a consistent configuration, marked ``interrupted``).
     """
     symbols = (machine.blank,) + tuple(s for s in machine.symbols if s != machine.blank)
     if len(symbols) > 255:
@@ -185,12 +192,20 @@ def run(machine: Machine, max_steps: int = 10**9) -> Result:
     steps = 0
     halted = False
 
+    countdown = PROGRESS_EVERY if progress is not None else -1
+    interrupted = False
     while steps < max_steps:
         x = tape[pos]
         t = table[base + x]
         if t is None:
             halted = True
             break
+        countdown -= 1
+        if countdown == 0:
+            if progress(steps):  # asked to stop (Ctrl-C): the configuration is consistent
+                interrupted = True
+                break
+            countdown = PROGRESS_EVERY
         w, mv, base, sweep = t
         if not sweep:
             tape[pos] = w
@@ -223,7 +238,7 @@ def run(machine: Machine, max_steps: int = 10**9) -> Result:
     state = states[base // k]
     halted = halted or table[base + tape[pos]] is None  # a halting configuration at the limit
     cells = {i + offset: symbols[v] for i, v in enumerate(tape) if v}
-    return Result(machine, steps, halted, state, pos + offset, cells)
+    return Result(machine, steps, halted, state, pos + offset, cells, interrupted)
 
 
 def _run_left(tape: bytearray, pos: int, others: list[bytes], budget: int) -> int:

@@ -26,8 +26,9 @@ class SpaceTime:
 
 
 def collect(machine: Machine, steps: int, divergence: int | None = None,
-            latency_ms: list[float] | None = None) -> SpaceTime:
-    """Run the reference machine for ``steps`` steps, sampling at most MAX_ROWS rows."""
+            latency_ms: list[float] | None = None, progress=None) -> SpaceTime:
+    """Run the reference machine for ``steps`` steps, sampling at most MAX_ROWS rows;
+    ``progress(done, total)`` is called now and then (a true result stops early)."""
     from ..machine import run
     steps = min(steps, run(machine, steps).steps)
     every = max(1, -(-steps // MAX_ROWS))
@@ -35,15 +36,19 @@ def collect(machine: Machine, steps: int, divergence: int | None = None,
     index = {s: k for k, s in enumerate(symbols)}
     st = Stepper(machine)
     snaps = []
-    lo = hi = st.head
+    # cells change only under the head: the extent is the initial tape's and the head's
+    lo = min([st.head] + list(st.cells))
+    hi = max([st.head] + list(st.cells))
     while True:
         if st.steps % every == 0:
             snaps.append((st.steps, st.head, dict(st.cells)))
-        if st.cells:
-            lo, hi = min(lo, min(st.cells), st.head), max(hi, max(st.cells), st.head)
-        else:
-            lo, hi = min(lo, st.head), max(hi, st.head)
+        if st.head < lo:
+            lo = st.head
+        elif st.head > hi:
+            hi = st.head
         if st.steps >= steps or st.step() is None:
+            break
+        if progress is not None and st.steps % 65536 == 0 and progress(st.steps, steps):
             break
     if snaps[-1][0] != st.steps:
         snaps.append((st.steps, st.head, dict(st.cells)))

@@ -16,7 +16,16 @@ def parse_steps(spec: str | None, n: int) -> range:
         hi = int(b) if b.strip() else n
     else:
         lo = hi = int(spec)
+    if lo > hi:
+        raise ValueError(f"{spec} is an empty range (A must not exceed B)")
+    if lo > n:
+        raise ValueError(f"the trace has {plural(n, 'cycle')}; {spec} starts after its last")
     return range(max(1, lo), min(n, hi) + 1)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 cycle``, ``2 cycles``, ``39,066 cycles``."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def boot_folded(prompt: str) -> str:
