@@ -8,7 +8,8 @@ import pytest
 from conftest import PROGRAMS
 from mannsim.machine import load
 from mannsim.trace import TraceIndex
-from mannsim.trace.plot import DIVERGENCE_COLOUR, HEAD_COLOUR, PALETTE, collect, figure, from_trace
+from mannsim.trace.plot import (DIVERGENCE_COLOUR, HEAD_COLOUR, PALETTE, collect, colour, figure,
+                                from_trace)
 from test_viewer import diverged_trace, u15_trace  # noqa: F401 - fixtures
 
 
@@ -51,13 +52,34 @@ def test_u15_trace_diagram_with_latency_panel(tmp_path, u15_trace):  # noqa: F81
     assert close(cell0, PALETTE[1])
 
 
-def test_divergence_row_is_highlighted(tmp_path, diverged_trace):  # noqa: F811
+def test_divergence_row_is_marked_but_not_hidden(tmp_path, diverged_trace):  # noqa: F811
     data = from_trace(TraceIndex(str(diverged_trace)))
-    assert data.divergence_row is not None
+    r = data.divergence_row
+    assert r is not None
     fig, ax = figure(data)
-    col = data.lo + (data.heads[data.divergence_row] + 5) % len(data.rows[0])
-    _, px = pixel_at(fig, ax, tmp_path / "div.png", col, data.divergence_row)
-    assert close(px, DIVERGENCE_COLOUR)
+    # the mark stands just left of the diagram, on the divergence row
+    x_left = ax.get_xlim()[0]
+    px, py = ax.transData.transform((x_left, r))
+    fig.savefig(tmp_path / "div.png", dpi=100)
+    img = mpimg.imread(tmp_path / "div.png")
+    h = img.shape[0]
+    mark = tuple(img[int(round(h - py)), int(round(px)) - 4][:3])
+    assert close(mark, DIVERGENCE_COLOUR)
+    # the row itself still shows the tape: a cell away from the head has its symbol's colour
+    col = (data.heads[r] + 5) % len(data.rows[0])
+    _, cell = pixel_at(fig, ax, tmp_path / "div.png", data.lo + col, r)
+    assert close(cell, colour(data.rows[r][col]))
+
+
+def test_many_symbols_get_distinct_colours_and_long_runs_honest_titles():
+    colours = {tuple(round(c, 3) for c in colour(k)) for k in range(40)}
+    assert len(colours) == 40
+    m = load(str(PROGRAMS / "bb5.tm"))
+    data = collect(m, 300_000, first=100_000)
+    fig, ax = figure(data)
+    title = ax.get_title()
+    assert "steps 100,000–300,000" in title and "one row every" in title
+    assert data.steps[0] == 100_000 and data.every == 167
 
 
 def test_plot_commands(tmp_path, u15_trace):  # noqa: F811
@@ -72,3 +94,9 @@ def test_plot_commands(tmp_path, u15_trace):  # noqa: F811
     proc = subprocess.run([sys.executable, "-m", "mannsim", "plot", str(PROGRAMS / "bb2.tm"),
                            "-o", str(tmp_path / "x.gif")], capture_output=True, text=True)
     assert proc.returncode == 2 and ".png or .svg" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "plot", "bb4", "--steps", "20:80",
+                           "-o", str(tmp_path / "part.png")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "plot", "bb4", "--steps", "80:20",
+                           "-o", str(tmp_path / "part.png")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "empty range" in proc.stderr

@@ -30,6 +30,22 @@ def tape_text(window, head) -> Text:
     return t
 
 
+def _span(spec: str | None, last: int) -> tuple[int, int]:
+    """``A:B`` as (first, last) steps; either side may be empty."""
+    if not spec:
+        return 0, last
+    try:
+        a, _, b = spec.partition(":")
+        first = int(a.replace(",", "")) if a.strip() else 0
+        end = int(b.replace(",", "")) if b.strip() else last
+    except ValueError:
+        raise click.BadParameter("use A:B with integers, e.g. 1000:2000 or 5000:",
+                                 param_hint="--steps") from None
+    if not 0 <= first < end:
+        raise click.BadParameter(f"{spec} is an empty range (need 0 <= A < B)", param_hint="--steps")
+    return first, min(end, last)
+
+
 def _check_image(path: str) -> None:
     if not path.lower().endswith((".png", ".svg")):
         raise click.BadParameter("the output must end in .png or .svg", param_hint="--output")
@@ -118,12 +134,14 @@ def register(cli, console, err_console):
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
                   help="Image to write: .png or .svg.")
-    def plot(file, output):
+    @click.option("--steps", "span", help="Only cycles A:B (either side may be empty).")
+    def plot(file, output, span):
         """Draw FILE's space-time diagram (tape per step, head, divergence, latency panel)."""
         from ..trace.plot import from_trace, save
         _check_image(output)
         ix = _open(file, err_console)
-        save(from_trace(ix), output, title=one_line(f"{ix.header['program'].get('name')} on "
+        first, last = _span(span, len(ix))
+        save(from_trace(ix, first, last), output, title=one_line(f"{ix.header['program'].get('name')} on "
                                                     f"{ix.header['backend'].get('name')}", 80))
         console.print(f"wrote {output}")
 
@@ -133,15 +151,19 @@ def register(cli, console, err_console):
                   help="Image to write: .png or .svg.")
     @click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
                   help="Steps of the reference machine to draw.")
+    @click.option("--steps", "span", help="Only steps A:B (either side may be empty; B at most "
+                  "--max-steps).")
     @input_options
-    def plot_program(program, output, max_steps, inputs):
+    def plot_program(program, output, max_steps, span, inputs):
         """Draw PROGRAM's space-time diagram with the reference machine (busy beavers too)."""
         from ..trace.plot import collect, save
         _check_image(output)
         machine = load_machine(program, None, inputs)
         with Ticker(console, f"plot {one_line(machine.name or program, 60)}", max_steps,
                     "steps", limit=True) as tick:
-            data = collect(machine, max_steps, progress=lambda done, total: tick(done, total))
+            first, last = _span(span, max_steps)
+            data = collect(machine, last, progress=lambda done, total: tick(done, total),
+                           first=first)
         if tick.stop_requested:
             raise KeyboardInterrupt
         save(data, output)
