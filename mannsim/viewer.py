@@ -24,8 +24,12 @@ keys
   → / n        next cycle            ← / p        previous cycle
   + / -        jump 10               pgdn / pgup  jump 100
   home / end   first / last cycle    g            go to cycle …
-  d            first divergence      s            search by state …
+  space        play / pause          [ / ]        slower / faster
+  d            first divergence      s / r        search forward / backward:
+                                                  STATE, STATE SYMBOL, or @CELL
   ?            this help             q            quit"""
+#: Cycles per second of play mode, chosen with [ and ].
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
 
 
 class TraceViewer(App):
@@ -43,8 +47,11 @@ class TraceViewer(App):
         Binding("pageup", "move(-100)", "-100", show=False),
         Binding("home", "first", "first", show=False), Binding("end", "last", "last", show=False),
         Binding("g", "ask('goto')", "go to"), Binding("d", "divergence", "divergence"),
-        Binding("s", "ask('state')", "search state"), Binding("question_mark", "help", "help"),
-        Binding("q", "quit", "quit"),
+        Binding("space", "play", "play/pause"),
+        Binding("left_square_bracket", "speed(-1)", "slower", show=False),
+        Binding("right_square_bracket", "speed(1)", "faster", show=False),
+        Binding("s", "ask('search')", "search"), Binding("r", "ask('back')", "search back"),
+        Binding("question_mark", "help", "help"), Binding("q", "quit", "quit"),
     ]
 
     def __init__(self, index: TraceIndex, start: int = 1, follow: bool = False):
@@ -54,6 +61,10 @@ class TraceViewer(App):
         self.k = min(max(1, start), max(1, len(index)))
         self.asking: str | None = None
         self.message = ""
+        self.playing = False
+        self.speed = 3  # index into SPEEDS
+        self._play_timer = None
+        self._carry = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -104,7 +115,7 @@ class TraceViewer(App):
             self.query_one("#status", Static).update("(no cycles in this trace)")
             return
         try:
-            v = cycle_view(self.ix, self.k)
+            v = cycle_view(self.ix, self.k, radius=self.radius())
         except MannsimError as e:  # a bad record in a hostile trace: say so, keep the viewer
             self.query_one("#status", Static).update(Text(one_line(f"cannot show cycle "
                                                                    f"{self.k}: {e}", 400),
@@ -115,12 +126,18 @@ class TraceViewer(App):
             f"{v.get('read')}   latency {float(v.get('ms') or 0):.3f} ms   tokens "
             f"{v.get('tin', 0)} in / {v.get('tout', 0)} out   "
             + ("cached" if v.get("cached") else "model call"), 400)))
-        tape = Text("tape  ")
-        caret = "      "
+        tape = Text("")
+        pad = " " * 6
+        head_col = len(pad)
+        line = Text("tape  ")
         for c, sym in v["tape"]:
-            tape.append(sym, style="bold reverse" if c == v.get("head") else "")
-            caret += ("^" if c == v.get("head") else " ") * len(sym)
-        tape.append("\n" + caret + f"  cell {v.get('head')}")
+            if c == v.get("head"):
+                head_col = len(line.plain)
+            line.append(sym, style="bold reverse" if c == v.get("head") else "")
+        state = one_line(v.get("state"), 40)
+        tape.append(" " * head_col + f"▼ {state}\n", style="bold cyan")  # the state on the tape
+        tape.append_text(line)
+        tape.append("\n" + " " * head_col + f"^ cell {v.get('head')}")
         self.query_one("#tape", Static).update(tape)
         ok = v.get("check") == "ok"
         check = Text("check ✓ matches the reference machine" if ok else
@@ -139,6 +156,16 @@ class TraceViewer(App):
         self.query_one("#answer", Static).update(answer)
         self.query_one("#prompt", Static).update(Text(printable(boot_folded(
             v.get("prompt_text") or ""))))
+
+    def radius(self) -> int:
+        """Cells shown each side of the head: as many as the terminal is wide."""
+        width = self.size.width or 80
+        wide = self.ix.machine().word_symbols if len(self.ix) else False
+        return max(8, (width - 10) // (2 * (2 if wide else 1)))
+
+    def on_resize(self, event) -> None:
+        if len(self.ix):
+            self.refresh_view()
 
     # -- actions -------------------------------------------------------------------------
     def go(self, k: int, message: str = "") -> None:
@@ -166,6 +193,28 @@ class TraceViewer(App):
         else:
             self.go(k, f"first divergence: cycle {k}")
 
+    def action_play(self) -> None:
+        self.playing = not self.playing and self.k < len(self.ix)
+        if self.playing and self._play_timer is None:
+            self._play_timer = self.set_interval(0.05, self._tick)
+        elif not self.playing and self._play_timer is not None:
+            self._play_timer.stop()
+            self._play_timer = None
+        self.go(self.k, f"playing at {SPEEDS[self.speed]:,} cycles/s" if self.playing else "paused")
+
+    def _tick(self) -> None:
+        self._carry += SPEEDS[self.speed] * 0.05
+        steps = int(self._carry)
+        self._carry -= steps
+        if steps:
+            self.go(self.k + steps, f"playing at {SPEEDS[self.speed]:,} cycles/s")
+        if self.k >= len(self.ix):
+            self.action_play()
+
+    def action_speed(self, delta: int) -> None:
+        self.speed = min(len(SPEEDS) - 1, max(0, self.speed + delta))
+        self.go(self.k, f"speed {SPEEDS[self.speed]:,} cycles/s")
+
     def action_help(self) -> None:
         box = self.query_one("#help", Static)
         box.display = not box.display
@@ -173,7 +222,9 @@ class TraceViewer(App):
     def action_ask(self, what: str) -> None:
         self.asking = what
         box = self.query_one("#ask", Input)
-        box.placeholder = "go to cycle:" if what == "goto" else "next cycle in state:"
+        box.placeholder = ("go to cycle:" if what == "goto" else
+                           f"search {'back' if what == 'back' else 'forward'}: STATE, "
+                           "STATE SYMBOL, or @CELL")
         box.value = ""
         box.display = True
         box.focus()
@@ -187,19 +238,39 @@ class TraceViewer(App):
                 self.go(int(value.replace(",", "")))
             except ValueError:
                 self.go(self.k, f"not a cycle number: {value!r}")
-        elif self.asking == "state":
-            self.search_state(value)
+        elif self.asking in ("search", "back"):
+            self.search(value, -1 if self.asking == "back" else 1)
         self.asking = None
 
-    def search_state(self, state: str) -> None:
+    def search(self, query: str, direction: int = 1) -> None:
+        """The next (or previous) cycle in STATE, in STATE reading SYMBOL, or with the head on
+        @CELL, wrapping around."""
+        words = query.split()
+        if not words:
+            return
+        cell = None
+        if words[0].startswith("@"):
+            try:
+                cell = int(words[0][1:])
+            except ValueError:
+                self.go(self.k, f"not a cell: {words[0]!r}")
+                return
+        state = None if cell is not None else words[0]
+        symbol = words[1] if len(words) > 1 and cell is None else None
         n = len(self.ix)
         try:
             for step in range(1, n + 1):
-                k = (self.k + step - 1) % n + 1
-                if self.ix.cycle(k)["state"] == state:
-                    self.go(k, f"state {state} at cycle {k}")
+                k = (self.k - 1 + direction * step) % n + 1
+                rec = self.ix.cycle(k)
+                if (cell is not None and rec["head"] == cell) or (
+                        cell is None and rec["state"] == state
+                        and (symbol is None or rec["read"] == symbol)):
+                    self.go(k, f"{query} at cycle {k}")
                     return
         except MannsimError as e:
             self.go(self.k, f"cannot search: {e}")
             return
-        self.go(self.k, f"state {state!r} never occurs")
+        self.go(self.k, f"{query!r} never occurs")
+
+    def search_state(self, state: str) -> None:
+        self.search(state, 1)

@@ -68,7 +68,7 @@ def test_viewer_steps_through_the_u15_trace(u15_trace):
         assert "step 1010 " in t["status"]
 
     def found_j(t):
-        assert "state J" in t["status"] and "state J at cycle" in t["title"]
+        assert "state J" in t["status"] and "J at cycle" in t["title"]
 
     def no_div(t):
         assert "no divergence" in t["title"]
@@ -78,6 +78,46 @@ def test_viewer_steps_through_the_u15_trace(u15_trace):
         (("g", "1", "0", "0", "0", "enter"), jumped), (("plus",), plus_ten),
         (("s", "J", "enter"), found_j), (("d",), no_div), (("home",), at_start),
     ])
+
+
+def test_viewer_tape_fills_the_terminal_shows_the_state_plays_and_searches(u15_trace):
+    def wide(t):
+        tape_line = t["tape"].splitlines()[1]
+        assert len(tape_line) > 140  # 160 columns: ~75 cells each side, not 25
+        assert t["tape"].splitlines()[0].strip() == "▼ A"  # the state stands over the head
+
+    def playing(t):
+        assert "playing at" in t["title"]
+
+    def paused(t):
+        assert "paused" in t["title"]
+        assert int(t["status"].split()[1]) > 1
+
+    def back_to_i(t):
+        assert "state I" in t["status"] and "I at cycle" in t["title"]
+
+    def pair(t):
+        assert "state C" in t["status"] and "read 1" in t["status"]
+
+    def cell(t):
+        assert "head 300" in t["status"]
+
+    async def main():
+        app = TraceViewer(TraceIndex(str(u15_trace)))
+        async with app.run_test(size=(160, 40)) as pilot:
+            wide(app.texts())
+            await pilot.press("right_square_bracket", "right_square_bracket", "space")
+            playing(app.texts())
+            await pilot.pause(0.5)
+            await pilot.press("space")
+            paused(app.texts())
+            await pilot.press("end", "r", "I", "enter")
+            back_to_i(app.texts())
+            await pilot.press("home", "s", "C", "space", "1", "enter")
+            pair(app.texts())
+            await pilot.press("s", "@", "3", "0", "0", "enter")
+            cell(app.texts())
+    asyncio.run(main())
 
 
 def test_viewer_jumps_to_the_divergence(diverged_trace):
