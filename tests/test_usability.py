@@ -216,3 +216,15 @@ def test_verify_and_plot_show_progress_only_on_a_terminal(tmp_path):
     assert code == 0 and "PASS: 29/29" in out
     code, out = run_in_pty(["plot", "bb5", "-o", tmp_path / "bb5.png", "--max-steps", "3000000"])
     assert code == 0 and "of at most 3,000,000 steps" in out
+
+
+def test_decode_and_compile_progress_on_a_terminal(tmp_path):
+    code, out = run_in_pty(["decode", "compiled/unary_successor"])
+    assert code == 0 and "decode: U15,2 on the reference machine" in out and "match" in out
+    code, out = run_in_pty(["compile", "bb2", "-o", tmp_path / "bb2.tm"])
+    assert code == 0 and "compile: " in out and "wrote" in out
+
+
+def test_model_loading_bars_only_on_a_terminal():
+    out = mannsim("verify", "bb2", "-b", "hf", "--threads", "1")
+    assert out.returncode == 0 and "Loading weights" not in out.stderr + out.stdout
