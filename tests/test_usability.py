@@ -183,6 +183,8 @@ def run_in_pty(args, stop_after=None, timeout=60):
             out += chunk
         elif proc.poll() is not None:
             break
+    if proc.poll() is None:  # never leave a child running past the test
+        proc.kill()
     proc.wait(10)
     os.close(master)
     import re
