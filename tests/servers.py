@@ -116,18 +116,7 @@ class FaultProxy:
                 self._send(r.status, r.read())
 
             def _send(self, status, data):
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass
-
-        class QuietServer(ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                pass  # a client that gave up (a timeout test) is expected here
+                send_json(self, status, data)
 
         self.server = QuietServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
@@ -138,6 +127,22 @@ class FaultProxy:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up (a timeout test) is expected here
+
+
+def send_json(handler, status: int, data: bytes) -> None:
+    try:
+        handler.send_response(status)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    except OSError:
+        pass
 
 
 def completion_body(text: str) -> bytes:
@@ -204,18 +209,7 @@ class HostileServer:
                 self._send(200, data)
 
             def _send(self, status, data):
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass
-
-        class QuietServer(ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                pass
+                send_json(self, status, data)
 
         self.server = QuietServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
