@@ -95,6 +95,23 @@ def test_openai_backend_equals_hf_on_every_verify_case(server, hf):
     assert ident["decoding"]["stop"] == ["\n"] and "seed" in ident["decoding"]
 
 
+def test_eval_concurrency_against_transformers_serve_equals_sequential(server, tmp_path):
+    """`mannsim eval --concurrency 4` keeps four requests in flight at a real server; the report
+    card (every case's verdict and failure class) equals the sequential one."""
+    cards = []
+    for concurrency in ("1", "4"):
+        out = tmp_path / f"card{concurrency}.json"
+        proc = subprocess.run([sys.executable, "-m", "mannsim", "eval", "-b", "openai",
+                               "--base-url", server.url, "--model", str(DEFAULT_MODEL), "-n", "2",
+                               "--distribution", "human", "--no-programs", "-d", "schuurmans",
+                               "--concurrency", concurrency, "--json", str(out)],
+                              capture_output=True, text=True)
+        assert proc.returncode in (0, 1), proc.stderr[-2000:]
+        cards.append([{k: c[k] for k in ("machines_passed", "cases", "cases_passed", "failures",
+                                         "examples")} for c in json.loads(out.read_text())["cells"]])
+    assert cards[0] == cards[1] and cards[0][0]["cases"] > 10
+
+
 def test_openai_chat_mode(server, hf):
     oa = load_backend("openai", base_url=server.url, model=str(DEFAULT_MODEL), stop=DIALECT.stop,
                       api_mode="chat")

@@ -13,7 +13,7 @@ from ..errors import MannsimError
 from ..machine import formats
 from ..safe_text import one_line
 from .output import check_output, write_text
-from . import run_cmd, trace_cmd, utm_cmd, verify_cmd
+from . import eval_cmd, run_cmd, trace_cmd, utm_cmd, verify_cmd
 from .render import transition_table
 
 console = Console()
@@ -127,6 +127,7 @@ run_cmd.register(cli, console, _format_option)
 verify_cmd.register(cli, console, _format_option)
 trace_cmd.register(cli, console, err_console)
 utm_cmd.register(cli, console)
+cli.add_command(eval_cmd.eval_cmd)
 
 
 def main(argv=None) -> None:
