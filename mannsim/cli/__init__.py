@@ -29,8 +29,9 @@ def cli():
     """mannsim: run Turing machines with a language model as the CPU.
 
     PROGRAM arguments are machine files (.tm, Morphett .morphett/.mt, turingmachine.io
-    .yaml/.yml, standard text .std) or a busy-beaver standard-format string such as
-    1RB1LB_1LA1RZ given in place of a file.
+    .yaml/.yml, standard text .std), the name of a shipped program (see `mannsim programs`:
+    u15_2, bb5, ...), or a busy-beaver standard-format string such as 1RB1LB_1LA1RZ given in
+    place of a file (one starting with '-' goes after '--').
     """
 
 
