@@ -24,78 +24,27 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .backends.base import Completion
-from .machine import Machine, Transition
+from .machine import Machine
 from .memory import WRITE, parse_assignments, parse_updates
 from .program import compile_program
 from .program.check import answer_problem
 from .resources import data_dir
+from .train import data
 from .verify import CaseResult, verify
 
 DISTRIBUTIONS = ("training", "human", "large")
 #: The default seed: never used in training (training seeds are small integers).
 DEFAULT_SEED = 1_000_003
-WORDS = ("seek", "left", "right", "carry", "halt", "done", "scan", "back", "mark", "copy", "find",
-         "end", "start", "move", "check", "go", "loop", "next", "read", "write", "zero", "one",
-         "add", "sub", "inc", "dec", "skip", "wait", "return", "accept", "reject", "blank")
-HUMAN_SYMBOLS = ("0", "1", "_", "#", "X", "Y", "a", "b", "x", "y", "*", "$", "+", "=", "|", "o")
-WIDE_SYMBOLS = tuple(c for c in string.printable[:94] if c not in "\"@%[]=$\\{}'`")
-
-
-def _human_name(rng: random.Random) -> str:
-    parts = [rng.choice(WORDS) for _ in range(rng.choice((1, 1, 2, 2, 3)))]
-    name = rng.choice(("_", "_", "-")).join(parts)
-    roll = rng.random()
-    if roll < 0.35:
-        name += str(rng.randint(0, 99))
-    elif roll < 0.5:
-        name += rng.choice(("_", "_2", "_23", "2"))
-    return name[:16]
-
-
-def _long_name(rng: random.Random) -> str:
-    length = rng.randint(6, 16)
-    chars = string.ascii_letters + string.digits + "_-"
-    return rng.choice(string.ascii_letters) + "".join(rng.choice(chars) for _ in range(length - 1))
-
-
-def _machine(rng: random.Random, names: list[str], symbols: list[str]) -> Machine:
-    halting = [q for q in names[1:] if rng.random() < 0.15]
-    p_undef, p_stay = rng.choice([0.0, 0.05, 0.15]), rng.choice([0.0, 0.0, 0.1])
-    transitions = {}
-    for q in names:
-        if q in halting:
-            continue
-        for s in symbols:
-            if rng.random() < p_undef:
-                continue
-            move = 0 if rng.random() < p_stay else rng.choice([-1, 1])
-            transitions[(q, s)] = Transition(rng.choice(symbols), move, rng.choice(names))
-    return Machine(states=names, symbols=symbols, blank=symbols[0], start=names[0],
-                   transitions=transitions, halt_states=halting)
-
-
-def _names(rng: random.Random, n: int, make) -> list[str]:
-    names: list[str] = []
-    while len(names) < n:
-        name = make(rng)
-        if name not in names and name not in ("op", "i", "boot", "halted", "result", "halt"):
-            names.append(name)
-    return names
 
 
 def random_machine(distribution: str, rng: random.Random) -> Machine:
     """One machine drawn from a named distribution (see the module docstring)."""
     if distribution == "training":
-        from .train.data import random_machine as training_machine
-        return training_machine(rng)
+        return data.random_machine(rng)
     if distribution == "human":
-        names = _names(rng, rng.randint(2, 7), _human_name)
-        symbols = rng.sample(HUMAN_SYMBOLS, rng.randint(2, 5))
-        return _machine(rng, names, symbols)
+        return data.human_machine(rng)
     if distribution == "large":
-        names = _names(rng, rng.randint(8, 10), _long_name)
-        symbols = rng.sample(WIDE_SYMBOLS, rng.randint(5, 8))
-        return _machine(rng, names, symbols)
+        return data.large_machine(rng)
     raise ValueError(f"unknown distribution {distribution!r} (choose from {', '.join(DISTRIBUTIONS)})")
 
 

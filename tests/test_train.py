@@ -85,3 +85,18 @@ def test_a_short_training_run_writes_a_loadable_checkpoint(tmp_path):
     assert meta["step"] == 2 and meta["cases"] == 190 and meta["symbols_max"] == 5
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert log[-1]["step"] == 2 and 0 <= log[-1]["exact"] <= 190
+
+
+def test_human_mix_draws_the_eval_shapes_and_keeps_programs_held_out():
+    import random as _random
+
+    from mannsim.program import load_dialect as _load
+    from mannsim.train.data import blocks as _blocks, held_out_rows as _held
+    d = _load("schuurmans")
+    held = _held(d, PROGRAMS)
+    stream = _blocks(d, _random.Random(5), held, human=1.0)
+    pairs = [next(stream) for _ in range(300)]
+    text = "".join(b for b, _ in pairs)
+    assert "_" in text and any(c in text for c in "oil")  # word-like names, the whole symbol set
+    rows = {line for b, _ in pairs for line in b.split("\n") if "result = " in line}
+    assert not rows & held

@@ -81,15 +81,104 @@ def random_machine(rng: random.Random, long_names: float = 0.4, name_max: int = 
                    transitions=transitions, halt_states=halting)
 
 
+RESERVED = ("op", "i", "boot", "halted", "result", "halt")
+WORDS = ("seek", "left", "right", "carry", "halt", "done", "scan", "back", "mark", "copy", "find",
+         "end", "start", "move", "check", "go", "loop", "next", "read", "write", "zero", "one",
+         "add", "sub", "inc", "dec", "skip", "wait", "return", "accept", "reject", "blank")
+HUMAN_SYMBOLS = ("0", "1", "_", "#", "X", "Y", "a", "b", "x", "y", "*", "$", "+", "=", "|", "o")
+WIDE_SYMBOLS = tuple(c for c in string.printable[:94] if c not in "\"@%[]=$\\{}'`")
+
+
+def human_name(rng: random.Random) -> str:
+    parts = [rng.choice(WORDS) for _ in range(rng.choice((1, 1, 2, 2, 3)))]
+    name = rng.choice(("_", "_", "-")).join(parts)
+    roll = rng.random()
+    if roll < 0.35:
+        name += str(rng.randint(0, 99))
+    elif roll < 0.5:
+        name += rng.choice(("_", "_2", "_23", "2"))
+    return name[:16]
+
+
+def long_name(rng: random.Random) -> str:
+    length = rng.randint(6, 16)
+    chars = string.ascii_letters + string.digits + "_-"
+    return rng.choice(string.ascii_letters) + "".join(rng.choice(chars) for _ in range(length - 1))
+
+
+def machine_from(rng: random.Random, names: list[str], symbols: list[str]) -> Machine:
+    halting = [q for q in names[1:] if rng.random() < 0.15]
+    p_undef, p_stay = rng.choice([0.0, 0.05, 0.15]), rng.choice([0.0, 0.0, 0.1])
+    transitions = {}
+    for q in names:
+        if q in halting:
+            continue
+        for s in symbols:
+            if rng.random() < p_undef:
+                continue
+            move = 0 if rng.random() < p_stay else rng.choice([-1, 1])
+            transitions[(q, s)] = Transition(rng.choice(symbols), move, rng.choice(names))
+    return Machine(states=names, symbols=symbols, blank=symbols[0], start=names[0],
+                   transitions=transitions, halt_states=halting)
+
+
+def unique_names(rng: random.Random, n: int, make) -> list[str]:
+    names: list[str] = []
+    while len(names) < n:
+        name = make(rng)
+        if name not in names and name not in RESERVED:
+            names.append(name)
+    return names
+
+
+def human_machine(rng: random.Random) -> Machine:
+    """As people write machines: 2-7 states named by words joined with ``_`` or ``-``, often
+    with digits; 2-5 symbols such as ``#``, ``X``, ``a``, ``y``."""
+    names = unique_names(rng, rng.randint(2, 7), human_name)
+    return machine_from(rng, names, rng.sample(HUMAN_SYMBOLS, rng.randint(2, 5)))
+
+
+def large_machine(rng: random.Random) -> Machine:
+    """8-10 states with names of 6-16 characters, 5-8 symbols from the printable set."""
+    names = unique_names(rng, rng.randint(8, 10), long_name)
+    return machine_from(rng, names, rng.sample(WIDE_SYMBOLS, rng.randint(5, 8)))
+
+
+def confusable_machine(rng: random.Random) -> Machine:
+    """The shapes the embedded model copies wrongly (README, issue notes): names that share a
+    long prefix (``end_right_write6``, ``end_right_write7``), names with a repeated piece
+    (``add_one_one``), up to 16 characters; 2-8 symbols from the whole printable set (``o``,
+    ``i``, ``l`` included); 2-10 states."""
+    base = human_name(rng)
+    names: list[str] = []
+    n = rng.randint(2, 10)
+    while len(names) < n:
+        roll = rng.random()
+        if roll < 0.4:
+            name = (base + rng.choice(("", "_")) + str(rng.randint(0, 99)))[:16]
+        elif roll < 0.7:
+            piece = rng.choice(WORDS)
+            name = (rng.choice(WORDS) + "_" + "_".join([piece] * rng.randint(2, 4)))[:16]
+        else:
+            name = rng.choice((human_name, long_name))(rng)
+        if name not in names and name not in RESERVED:
+            names.append(name)
+    return machine_from(rng, names, rng.sample(WIDE_SYMBOLS, rng.randint(2, 8)))
+
+
 def blocks(dialect: Dialect, rng: random.Random, held_out: set[str], long_names: float = 0.4,
-           name_max: int = 7, symbols_max: int = 4):
+           name_max: int = 7, symbols_max: int = 4, human: float = 0.0):
     """Yield (prompt block, answer) pairs forever: one random (state, symbol) at a time.
 
     The block is the rendered instruction without the boot (the symbol under the head put in
     place of ``@[@[i]]``); the answer is what the dialect expects, without its newline.
     """
+    shapes = (human_machine, large_machine, confusable_machine)
     while True:
-        machine = random_machine(rng, long_names, name_max, symbols_max)
+        if human and rng.random() < human:  # machines as people write them, and harder ones
+            machine = rng.choice(shapes)(rng)
+        else:
+            machine = random_machine(rng, long_names, name_max, symbols_max)
         prog = compile_program(machine, dialect)
         states = list(machine.states)
         rng.shuffle(states)

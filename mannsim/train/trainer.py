@@ -90,7 +90,7 @@ def make_batch(k: int) -> tuple[list, list]:
     o, tok = _W["opts"], _W["tok"]
     rng = random.Random(f"{o['seed']}:{k}")
     stream = blocks(_W["dialect"], rng, _W["held"], o["long_names"], o["name_max"],
-                    o["symbols_max"])
+                    o["symbols_max"], o.get("human", 0.0))
     seqs = []
     for _ in range(o["batch"]):
         boot_ids, boot_labels = rng.choice(_W["boots"])
@@ -217,6 +217,10 @@ def main(argv=None):
                     help="share of state names that are words of 2..--name-max characters")
     ap.add_argument("--name-max", type=int, default=7)
     ap.add_argument("--symbols-max", type=int, default=4, help="machines have 2..N symbols")
+    ap.add_argument("--human", type=float, default=0.0,
+                    help="fraction of machines drawn as people write them (mannsim eval's human "
+                         "and large distributions, plus names sharing prefixes or repeating "
+                         "a piece, and every printable symbol)")
     ap.add_argument("--val-seed", type=int, default=424_242)
     ap.add_argument("--val-machines", type=int, default=60)
     args = ap.parse_args(argv)
@@ -237,7 +241,7 @@ def main(argv=None):
         tok = AutoTokenizer.from_pretrained(tok_dir)
     else:
         stream = blocks(dialect, random.Random(args.seed), held, args.long_names, args.name_max,
-                        args.symbols_max)
+                        args.symbols_max, args.human)
         corpus = [b + a + "\n" for b, a in (next(stream) for _ in range(5000))]
         tok = train_tokenizer(corpus + [load_dialect(n).boot for n in names])
         tok_dir = str(out / "tokenizer")
@@ -272,7 +276,8 @@ def main(argv=None):
           f"{len(val)} validation cases, {len(cases)} program cases", flush=True)
     best = -1
     opts = {k: getattr(args, k) for k in
-            ("seed", "batch", "max_len", "boot_prob", "long_names", "name_max", "symbols_max")}
+            ("seed", "batch", "max_len", "boot_prob", "long_names", "name_max", "symbols_max",
+             "human")}
     model.train()
     stream = batches(1, args.steps, args.workers, (tok_dir, names, opts))
     for step, seqs in enumerate(stream, start=1):
