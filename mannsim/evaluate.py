@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import random
 import re
-import string
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

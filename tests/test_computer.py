@@ -1,6 +1,5 @@
 """The stored-instruction computer: full runs, lockstep checks, faults, traces and resume."""
 import json
-import os
 import random
 import signal
 import subprocess
@@ -13,7 +12,7 @@ from conftest import PROGRAMS
 from helpers import FaultyBackend
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
-from mannsim.machine import Stepper, load, run
+from mannsim.machine import load, run
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import read_trace
 

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from mannsim.backends import load_backend
 from mannsim.backends.base import Completion
 from mannsim.backends.symbolic import answer as perfect
 from mannsim.evaluate import CLASSES, classify, evaluate, random_machine

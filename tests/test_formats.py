@@ -1,5 +1,4 @@
 """File formats: parsing, writing, round trips, and errors that name file and line."""
-import random
 import subprocess
 import sys
 
@@ -11,7 +10,6 @@ from conftest import PROGRAMS, reference_machines
 from mannsim.errors import MachineError, MannsimError
 from mannsim.machine import Transition, dump, load, parse, run
 from mannsim.machine.formats import FORMAT_NAMES
-from test_simulator import random_machine
 
 ALL_PROGRAMS = sorted(p.name for p in PROGRAMS.glob("*.tm"))
 

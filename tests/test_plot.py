@@ -3,7 +3,6 @@ import subprocess
 import sys
 
 import matplotlib.image as mpimg
-import pytest
 
 from conftest import PROGRAMS
 from mannsim.machine import load

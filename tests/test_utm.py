@@ -8,7 +8,7 @@ import pytest
 
 from conftest import PROGRAMS
 from mannsim.machine import run as run_machine
-from mannsim.utm import Bitag, BitagError, compile_bitag, decode, encode, load, parse, run
+from mannsim.utm import Bitag, BitagError, compile_bitag, decode, encode, load, run
 
 
 def test_test_vector_bit_for_bit(u15):

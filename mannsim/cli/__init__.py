@@ -1,9 +1,7 @@
 """The ``mannsim`` command line: click commands that parse options, call the layers, render."""
 from __future__ import annotations
 
-import json
 import sys
-import time
 
 import click
 from rich.console import Console

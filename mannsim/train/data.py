@@ -60,25 +60,13 @@ def random_machine(rng: random.Random, long_names: float = 0.4, name_max: int = 
     names: list[str] = []
     while len(names) < n_states:
         name = random_name(rng, long_names, name_max)
-        if name not in names and name not in ("op", "i", "boot", "halted", "result", "halt"):
+        if name not in names and name not in RESERVED:
             names.append(name)
     if rng.random() < 0.5:
         symbols = [str(d) for d in range(n_symbols)]
     else:
         symbols = rng.sample(SYMBOL_POOL, n_symbols)
-    halting = [q for q in names[1:] if rng.random() < 0.15]
-    p_undef, p_stay = rng.choice([0.0, 0.05, 0.15]), rng.choice([0.0, 0.0, 0.1])
-    transitions = {}
-    for q in names:
-        if q in halting:
-            continue
-        for s in symbols:
-            if rng.random() < p_undef:
-                continue
-            move = 0 if rng.random() < p_stay else rng.choice([-1, 1])
-            transitions[(q, s)] = Transition(rng.choice(symbols), move, rng.choice(names))
-    return Machine(states=names, symbols=symbols, blank=symbols[0], start=names[0],
-                   transitions=transitions, halt_states=halting)
+    return machine_from(rng, names, symbols)
 
 
 RESERVED = ("op", "i", "boot", "halted", "result", "halt")

@@ -39,7 +39,7 @@ encoding stays short.
 """
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 
 from ..machine import Machine

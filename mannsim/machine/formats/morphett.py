@@ -77,7 +77,7 @@ def dump(machine: Machine) -> str:
         raise FormatError("Morphett symbols are one character; this machine has longer ones", m.path)
     if m.blank != BLANK:
         if BLANK in m.symbols:
-            raise FormatError(f"Morphett's blank is '_' but '_' is a non-blank symbol here", m.path)
+            raise FormatError("Morphett's blank is '_' but '_' is a non-blank symbol here", m.path)
         m = m.rename_symbols({m.blank: BLANK})
     bad = [s for s in m.symbols if s in ("*", ";") or s.isspace()]
     if bad:
