@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import __version__
-from .backends.base import Backend, Completion
+from .backends.base import MAX_ANSWER, Backend, Completion
 from .errors import MannsimError
 from .limits import MAX_TAPE_SPAN
 from .machine import Stepper, canonical
-from .memory import Memory, MemoryError_, Renderer, apply_answer
+from .memory import Memory, MemoryError_, Renderer
 from .program import HALT, Program, compile_program, load_dialect
-from .program.check import answer_problem, check_cycle
+from .program.check import answer_problem, apply_checked
 from .safe_text import one_line
-from .trace import TraceError, TraceIndex, TraceWriter, header_machine
+from .trace import TraceError, TraceIndex, TraceWriter, header_machine, prompt_hash
 
 
 @dataclass
@@ -72,21 +72,20 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def same_backend(now: dict, recorded: dict) -> str | None:
-    """Why the backend ``now`` is not the one a trace ``recorded`` (None: it is): the same
-    backend name, and the same weights (sha256) where either side has weights, else the same
-    model name."""
+def same_backend(now: dict, recorded: dict, what: str = "the trace") -> str | None:
+    """Why the backend ``now`` is not the one ``what`` (a trace, a certificate) ``recorded``
+    (None: it is): the same backend name, and the same weights (sha256) where either side has
+    weights, else the same model name."""
     if not isinstance(recorded, dict):
-        return "the trace does not name its backend"
+        return f"{what} does not name its backend"
     if now.get("name") != recorded.get("name"):
-        return (f"the trace was recorded with backend {one_line(recorded.get('name'), 40)!r}, "
+        return (f"{what} was recorded with backend {one_line(recorded.get('name'), 40)!r}, "
                 f"not {one_line(now.get('name'), 40)!r}")
     if now.get("weights") is not None or recorded.get("weights") is not None:
         if now.get("weights") != recorded.get("weights"):
-            return ("the model's weights differ from the ones the trace was recorded with "
-                    "(sha256)")
+            return f"the model's weights differ from the ones {what} was recorded with (sha256)"
     elif now.get("model") != recorded.get("model"):
-        return (f"the trace was recorded with model {one_line(recorded.get('model'), 80)!r}, "
+        return (f"{what} was recorded with model {one_line(recorded.get('model'), 80)!r}, "
                 f"not {one_line(now.get('model'), 80)!r}")
     return None
 
@@ -137,12 +136,18 @@ class Computer:
             self._writer = TraceWriter(self.trace_path, None if append else self.header(),
                                        append=append)
 
-    def _hash_prompt(self, prompt: str) -> str:
+    def _digest(self, prompt: str) -> str:
+        """The prompt's trace hash, cached (a run has few distinct prompts)."""
         digest = self._prompt_hash.get(prompt)
         if digest is None:
-            digest = sha(prompt)[:16]
+            digest = prompt_hash(prompt)
             if len(self._prompt_hash) < 65536:
                 self._prompt_hash[prompt] = digest
+        return digest
+
+    def _hash_prompt(self, prompt: str) -> str:
+        """The prompt's hash, its text written to the trace the first time."""
+        digest = self._digest(prompt)
         if self._writer is not None and not self._writer.knows_prompt(digest):
             self._writer.add_prompt(digest, prompt)
         return digest
@@ -206,15 +211,11 @@ class Computer:
         parsed: dict = {}
         problem = answer_problem(answer, truncated)
         if problem:
-            return t, problem, answer[:4096], parsed
-        before = {"i": mem.get("i"), str(head): mem.get(str(head))}
-        try:
-            assigns, updates = apply_answer(answer, mem)
+            return t, problem, answer[:MAX_ANSWER], parsed
+        problem, applied = apply_checked(self.program, mem, t, self.stepper.state, head, answer)
+        if applied is not None:
+            assigns, updates = applied
             parsed = {"writes": self._writes_summary(assigns), "updates": updates}
-            problem = check_cycle(self.program, mem, t, self.stepper.state, head, assigns,
-                                  updates, before)
-        except MemoryError_ as e:
-            problem = f"answer could not be applied: {e}"
         return t, problem, answer, parsed
 
     def _diverge(self, n, reason, state, head, read, prompt, answer, parsed, t=None) -> Divergence:
@@ -351,7 +352,6 @@ class Computer:
             comp.resumed_from = comp._replay(ix)
             comp._keep_bytes = ix.valid_end
             comp._trace_prompts = dict(ix.prompts)
-            comp._trace_end = ix.end
         return comp
 
     def _replay(self, ix: TraceIndex) -> int:
@@ -376,7 +376,7 @@ class Computer:
                 prompt = self.render(self.memory["op"])
             except MemoryError_ as e:
                 raise TraceError(f"{where} cannot be replayed: {e}", ix.path, line) from None
-            if sha(prompt)[:16] != rec["prompt"]:
+            if self._digest(prompt) != rec["prompt"]:
                 raise TraceError(f"{where}'s recorded prompt is not the one the program renders "
                                  "here", ix.path, line)
             _, problem, _, _ = self._execute(rec["head"], rec["answer"])

@@ -14,7 +14,6 @@ and gets the same answers from the same weights.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 
 from . import __version__
 from .backends.base import Backend
-from .computer import same_backend
+from .computer import same_backend, sha
 from .errors import MannsimError
 from .limits import MAX_FILE_BYTES, MAX_TAPE_SPAN
 from .machine import canonical
@@ -98,7 +97,7 @@ def certificate(program: Program, backend: Backend, results: list[CaseResult]) -
         "verdict": "pass" if passed == len(results) else "fail",
         "cases": [
             {"states": list(r.states), "symbols": list(r.symbols),
-             "prompt_sha256": _prompt_sha(r.prompt),
+             "prompt_sha256": sha(r.prompt),
              "expected": r.expected, "answer": r.answer, "textual": r.textual,
              "effect": r.effect, "pass": r.passed, "problem": r.problem,
              "latency_ms": round(r.latency * 1000, 3)}
@@ -110,10 +109,6 @@ def certificate(program: Program, backend: Backend, results: list[CaseResult]) -
 MAX_CERTIFICATE_BYTES = MAX_FILE_BYTES
 _BACKEND_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}", re.ASCII)
 _SHA = re.compile(r"[0-9a-f]{64}", re.ASCII)
-
-
-def _prompt_sha(prompt: str) -> str:
-    return hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class CertificateError(MannsimError):
@@ -166,23 +161,22 @@ def parse_certificate(data: bytes, path: str | None = None) -> dict:
 def _check_identity(report: dict, path: str | None) -> None:
     """The text fields a person reads: names, hashes and the backend's identity."""
     from .machine.model import has_control
+
+    def readable(field: str, value) -> None:  # None, or short text without control characters
+        if value is not None and not (isinstance(value, str) and len(value) <= 300
+                                      and not has_control(value)):
+            raise CertificateError(f"{field} must be a string of at most 300 characters "
+                                   "without control characters", path)
+
     be = report["backend"]
     if not (isinstance(be.get("name"), str) and _BACKEND_NAME.fullmatch(be["name"])):
         raise CertificateError("backend name must be 1-40 characters of A-Z a-z 0-9 _ . -", path)
-    model = be.get("model")
-    if model is not None and not (isinstance(model, str) and len(model) <= 300
-                                  and not has_control(model)):
-        raise CertificateError("backend model must be a string of at most 300 characters "
-                               "without control characters", path)
+    readable("backend model", be.get("model"))
     weights = be.get("weights")
     if weights is not None and not (isinstance(weights, str) and _SHA.fullmatch(weights)):
         raise CertificateError("backend weights must be a sha256 (64 hex digits) or null", path)
     for part in ("program", "dialect"):
-        name = report[part].get("name")
-        if name is not None and not (isinstance(name, str) and len(name) <= 300
-                                     and not has_control(name)):
-            raise CertificateError(f"{part} name must be a string of at most 300 characters "
-                                   "without control characters", path)
+        readable(f"{part} name", report[part].get("name"))
         if not (isinstance(report[part].get("sha256"), str) and _SHA.fullmatch(report[part]["sha256"])):
             raise CertificateError(f"{part} sha256 must be 64 hex digits", path)
 
@@ -207,7 +201,7 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
         if case is None or key in seen:
             raise CertificateError(f"{where} is not a case of this program, or appears twice", path)
         seen.add(key)
-        if rec.get("prompt_sha256") != _prompt_sha(case.prompt):
+        if rec.get("prompt_sha256") != sha(case.prompt):
             raise CertificateError(f"{where}: the prompt hash differs from this program's", path)
         ok = case_problem(program, key[0], key[1], rec["answer"], base=base) is None
         if ok != rec["pass"]:
@@ -229,10 +223,9 @@ def replay(program: Program, report: dict, backend: Backend, path: str | None = 
     recorded ones, from the recorded backend, model and weights. Returns a summary with the
     cases whose answer differs; raises :class:`CertificateError` when the backend is not the
     certificate's."""
-    why = same_backend(backend.identity(), report["backend"])
+    why = same_backend(backend.identity(), report["backend"], "the certificate")
     if why:
-        raise CertificateError(f"cannot replay: {why.replace('the trace was', 'the certificate was')}",
-                               path)
+        raise CertificateError(f"cannot replay: {why}", path)
     recorded = {(tuple(c["states"]), tuple(c["symbols"])): c["answer"] for c in report["cases"]}
     cases = program.cases()
     completions = backend.complete([c.prompt for c in cases])

@@ -191,10 +191,10 @@ def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):
     """What a resumed run uses: the trace's backend and dialect unless given (then they must
     agree), and PROGRAM only to check it is the trace's. Returns (backend, dialect, machine)."""
     from ..program import load_dialect
-    from ..trace import TraceIndex
-    with TraceIndex(resume) as ix:
-        recorded = ix.header["backend"].get("name")
-        recorded_dialect = ix.header["dialect"].get("name")
+    from ..trace import read_header
+    header = read_header(resume)  # the whole trace is read (and re-checked) by the resume
+    recorded = header["backend"].get("name")
+    recorded_dialect = header["dialect"].get("name")
     if backend_name is not None and backend_name != recorded:
         raise MannsimError(f"the trace was recorded with backend {one_line(recorded, 40)!r}; "
                            f"--backend {backend_name} would mix two backends in one run (leave "

@@ -86,6 +86,20 @@ def check_cycle(prog: Program, mem: Memory, t: Transition | None, state_after: s
     return None
 
 
+def apply_checked(prog: Program, mem: Memory, t: Transition | None, state_after: str,
+                  head: int, answer: str):
+    """Apply ``answer`` to ``mem`` (the head on ``head``) and compare with the reference
+    transition ``t``: (what is wrong or None, (assignments, updates) or None when the answer
+    could not be applied, in which case ``mem`` is unchanged)."""
+    before = {"i": mem.get("i"), str(head): mem.get(str(head))}
+    try:
+        assigns, updates = apply_answer(answer, mem)
+    except MemoryError_ as e:
+        return f"answer could not be applied: {e}", None
+    return check_cycle(prog, mem, t, state_after, head, assigns, updates, before), (assigns,
+                                                                                    updates)
+
+
 def probe_heads(span: int = MAX_TAPE_SPAN) -> tuple[int, ...]:
     """Two heads of every (sign, number of digits) class of the heads in ``[-span, span]``:
     the smallest and the largest magnitude of each class."""
@@ -113,14 +127,8 @@ def effect_problem(prog: Program, base: Memory, state: str, symbol: str, head: i
     mem[str(head - 1)] = codes[-1]
     mem[str(head + 1)] = codes[len(codes) // 2]
     mem[str(head)] = prog.codes[symbol]
-    before = {"i": mem["i"], str(head): mem[str(head)]}
     t = prog.machine.transition(state, symbol)
-    try:
-        assigns, updates = apply_answer(answer, mem)
-    except MemoryError_ as e:
-        return f"answer could not be applied: {e}"
-    return check_cycle(prog, mem, t, state if t is None else t.next, head, assigns, updates,
-                       before)
+    return apply_checked(prog, mem, t, state if t is None else t.next, head, answer)[0]
 
 
 def tapeless_memory(prog: Program) -> Memory:

@@ -21,9 +21,9 @@ record is validated by one schema (:mod:`mannsim.trace.schema`) and read by one 
 (:class:`TraceIndex`); the header (version 2) holds the machine in canonical JSON with its
 hash, so a resumed run rebuilds exactly the machine that ran.
 """
-from .index import Trace, TraceIndex, header_machine, read_trace
+from .index import Trace, TraceIndex, header_machine, read_header, read_trace
 from .io import TraceWriter
-from .schema import FORMAT, VERSION, TraceError
+from .schema import FORMAT, VERSION, TraceError, prompt_hash
 
 __all__ = ["FORMAT", "VERSION", "Trace", "TraceError", "TraceIndex", "TraceWriter",
-           "header_machine", "read_trace"]
+           "header_machine", "prompt_hash", "read_header", "read_trace"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errors import MannsimError
 from ..limits import MAX_TRACE_LINE
-from .schema import FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line
+from .schema import FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, prompt_hash
 
 _CYCLE = b'{"t":"cycle"'
 SNAPSHOT_EVERY = 1000
@@ -34,7 +34,6 @@ class TraceIndex:
         self.divergence: dict | None = None
         self.end: dict | None = None
         self.header: dict = {}
-        self.resumes: list[dict] = []
         self._offsets: list[int] = []
         self._lines: list[int] = []
         #: byte offset just past the last record read (where appended records go)
@@ -98,21 +97,7 @@ class TraceIndex:
             self.valid_end = pos
 
     def _read_header(self, pos: int, nl: int) -> None:
-        try:
-            rec = parse_line(self._data[pos:nl], 1, self.path)
-        except TraceError:
-            raise TraceError("not a mannsim trace (no header)", self.path, 1) from None
-        if rec.get("t") != "header" or rec.get("format") != FORMAT:
-            raise TraceError("not a mannsim trace (no header)", self.path, 1)
-        if rec.get("version") not in VERSIONS:
-            raise TraceError(f"trace version {str(rec.get('version'))[:20]} is not one of "
-                             f"{', '.join(map(str, VERSIONS))}", self.path, 1)
-        for key in ("program", "dialect", "backend"):
-            part = rec[key]
-            for name in ("name", "sha256"):
-                if name in part and not (part[name] is None or isinstance(part[name], str)):
-                    raise TraceError(f"header field {key}.{name} is not a string", self.path, 1)
-        self.header = rec
+        self.header = parse_header(self._data[pos:nl], self.path)
 
     def _take(self, rec: dict, pos: int, lineno: int) -> None:
         kind = rec["t"]
@@ -128,8 +113,7 @@ class TraceIndex:
             self._lines.append(lineno)
         elif kind == "prompt":
             text = rec["text"]
-            if self.strict and hashlib.sha256(text.encode("utf-8", "surrogatepass")
-                                              ).hexdigest()[:16] != rec["hash"]:
+            if self.strict and prompt_hash(text) != rec["hash"]:
                 raise TraceError("prompt record's text does not match its hash", self.path,
                                  lineno)
             self.prompts[rec["hash"]] = text
@@ -145,7 +129,6 @@ class TraceIndex:
             del self._offsets[keep:]
             del self._lines[keep:]
             self.divergence = self.end = None
-            self.resumes.append(rec)
         elif kind == "header":
             raise TraceError("a second header", self.path, lineno)
 
@@ -210,6 +193,38 @@ class TraceIndex:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def parse_header(raw: bytes, path: str | None) -> dict:
+    """The first line of a trace, parsed and validated as a header."""
+    try:
+        rec = parse_line(raw, 1, path)
+    except TraceError:
+        raise TraceError("not a mannsim trace (no header)", path, 1) from None
+    if rec.get("t") != "header" or rec.get("format") != FORMAT:
+        raise TraceError("not a mannsim trace (no header)", path, 1)
+    if rec.get("version") not in VERSIONS:
+        raise TraceError(f"trace version {str(rec.get('version'))[:20]} is not one of "
+                         f"{', '.join(map(str, VERSIONS))}", path, 1)
+    for key in ("program", "dialect", "backend"):
+        part = rec[key]
+        for name in ("name", "sha256"):
+            if name in part and not (part[name] is None or isinstance(part[name], str)):
+                raise TraceError(f"header field {key}.{name} is not a string", path, 1)
+    return rec
+
+
+def read_header(path: str) -> dict:
+    """Only a trace's header (its first line), validated: what a command needs to know before
+    it reads the whole trace."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.readline(MAX_TRACE_LINE + 1)
+    except OSError as e:
+        raise TraceError(f"cannot read trace: {e.strerror}", path) from None
+    if not raw.endswith(b"\n"):
+        raise TraceError("not a mannsim trace (no complete header)", path, 1)
+    return parse_header(raw, path)
 
 
 def header_machine(header: dict, path: str | None, exact: bool = False):

@@ -6,6 +6,7 @@ that read traces (run --resume, trace show/stats/plot/view, decode --trace) neve
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -19,6 +20,12 @@ VERSION = 2
 VERSIONS = (1, 2)
 END_REASONS = ("halt", "max_steps", "divergence", "interrupted", "error")
 _HASH = re.compile(r"[0-9a-f]{16}", re.ASCII)
+
+
+def prompt_hash(text: str) -> str:
+    """How a trace names a prompt: the first 16 hex digits of its sha256 (UTF-8; a lone
+    surrogate is hashed as it stands)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class TraceError(MannsimError):
