@@ -500,3 +500,17 @@ def test_control_characters_in_names_never_reach_the_terminal(tmp_path, text):
 def test_error_messages_escape_control_characters(tmp_path):
     out = mannsim("run", "no\x1b[31msuch")
     assert out.returncode == 2 and "\x1b" not in out.stderr and "\\x1b" in out.stderr
+
+
+def test_a_bitag_system_whose_encoding_would_be_huge_is_refused_before_it_is_built(tmp_path):
+    """400 A and 3 E symbols pass the alphabet caps, but their U15,2 encoding would take
+    hundreds of millions of cells: refused from the size bound, in seconds, within the limit."""
+    a = [f"a{i}" for i in range(400)]
+    text = (f"A: {' '.join(a)}\nE: e1 e2 e3\nword: e1 a0\n"
+            + "".join(f"e{j} {x} -> {x} e3\n" for j in (1, 2) for x in a))
+    f = tmp_path / "big.bitag"
+    f.write_text(text)
+    t0 = time.perf_counter()
+    out = mannsim("compile", f, "-o", tmp_path / "out.tm", preexec_fn=_limited, timeout=60)
+    one_line_error(out, 2, "the encoding would take up to")
+    assert time.perf_counter() - t0 < 20 and not (tmp_path / "out.tm").exists()
