@@ -23,6 +23,7 @@ from .program import HALT, Program, compile_program, load_dialect
 from .program.check import answer_problem, apply_checked
 from .safe_text import one_line
 from .trace import TraceError, TraceIndex, TraceWriter, header_machine, prompt_hash
+from .trace.compact import SNAP_EVERY
 
 
 @dataclass
@@ -124,7 +125,8 @@ class Computer:
         return {
             "mannsim": __version__,
             "program": {"name": machine.name, "path": machine.path,
-                        "sha256": canonical.digest(machine), "machine": canonical.to_data(machine)},
+                        "sha256": canonical.digest(machine), "machine": canonical.to_data(machine),
+                        "keys": self.program.key_policy},
             "dialect": {"name": self.program.dialect.name, "sha256": self.program.dialect.digest},
             "backend": self.backend.identity(),
             "settings": {"max_steps": self.max_steps, "memo": self.memo is not None},
@@ -201,7 +203,19 @@ class Computer:
         if problem:
             return self._diverge(n, problem, state, head, read, prompt, answer, parsed, t)
         self.checks += 1
+        if self._writer is not None and self._writer.compact and n % SNAP_EVERY == 0:
+            self._writer.write(self._snapshot())
         return None
+
+    def _snapshot(self) -> dict:
+        """The machine after this cycle, for a compact trace (views open any cycle from the
+        nearest snapshot; a resume checks each one)."""
+        st = self.stepper
+        cells = st.cells
+        lo, hi = (min(cells), max(cells)) if cells else (st.head, st.head)
+        blank = self.program.machine.blank
+        return {"t": "snap", "cycles": self.cycles, "state": st.state, "head": st.head,
+                "tape": [cells.get(c, blank) for c in range(lo, hi + 1)], "tape_start": lo}
 
     def _execute(self, head: int, answer: str, truncated: bool = False):
         """The write half of a cycle, checked: step the reference machine, apply ``answer``
@@ -307,6 +321,8 @@ class Computer:
                             progress=progress, dialect=dialect, machine=machine)
         comp._writer = TraceWriter(trace_path, None, append=True, keep=comp._keep_bytes)
         comp._writer._prompts.update(comp._trace_prompts)
+        for k, case in comp._trace_cases.items():
+            comp._writer.knows_case(k, case)
         comp._writer.write({"t": "resume", "from": comp.resumed_from, "mannsim": __version__,
                             "backend": backend.identity()})
         return comp
@@ -342,7 +358,8 @@ class Computer:
                 if why:
                     raise TraceError(f"{why}; resume with the same backend and model",
                                      trace_path, 1)
-            program = compile_program(recorded, dialect)
+            # traces written before register keys compiled with the names themselves
+            program = compile_program(recorded, dialect, head["program"].get("keys", "names"))
             settings = head.get("settings") or {}
             limit = settings.get("max_steps")
             if max_steps is None:
@@ -352,6 +369,7 @@ class Computer:
             comp.resumed_from = comp._replay(ix)
             comp._keep_bytes = ix.valid_end
             comp._trace_prompts = dict(ix.prompts)
+            comp._trace_cases = ix.cases()
         return comp
 
     def _replay(self, ix: TraceIndex) -> int:
@@ -385,4 +403,8 @@ class Computer:
                                  f"{problem}", ix.path, line)
             self.cycles += 1
             self.checks += 1
+            snap = ix.snapshots.get(self.cycles)
+            if snap is not None and snap != self._snapshot():
+                raise TraceError(f"the snapshot after cycle {self.cycles} is not the machine "
+                                 "the cycles lead to", ix.path, line)
         return self.cycles

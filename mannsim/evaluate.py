@@ -135,9 +135,11 @@ def shipped_machines() -> list[tuple[str, Machine]]:
 
 
 def evaluate(backend, dialects, distributions, n: int, seed: int = DEFAULT_SEED,
-             programs: bool = True, progress=None) -> list[Cell]:
+             programs: bool = True, progress=None, keys: str = "registers",
+             batch: int = 1) -> list[Cell]:
     """Verify ``backend`` on the shipped programs and on ``n`` machines of each distribution,
-    in each dialect. ``progress(done, total)`` after each machine."""
+    in each dialect, compiled with the ``keys`` policy. ``progress(done, total)`` after each
+    machine."""
     suites: list[tuple[str, list[Machine]]] = []
     if programs:
         suites.append(("programs", [m for _, m in shipped_machines()]))
@@ -151,7 +153,7 @@ def evaluate(backend, dialects, distributions, n: int, seed: int = DEFAULT_SEED,
         for name, machines in suites:
             cell = Cell(name, dialect.name)
             for machine in machines:
-                results = verify(compile_program(machine, dialect), backend)
+                results = verify(compile_program(machine, dialect, keys), backend, batch)
                 cell.machines += 1
                 cell.machines_passed += all(r.passed for r in results)
                 for r in results:

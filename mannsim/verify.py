@@ -26,6 +26,7 @@ from .errors import MannsimError
 from .limits import MAX_FILE_BYTES, MAX_TAPE_SPAN
 from .machine import canonical
 from .program import Program
+from .program.compiler import KEY_POLICIES
 from .program.check import PROBE_HEADS, case_problem, tapeless_memory
 from .safe_text import one_line
 
@@ -86,7 +87,8 @@ def certificate(program: Program, backend: Backend, results: list[CaseResult]) -
         "kind": KIND,
         "version": CERT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "program": {"name": program.machine.name, "sha256": canonical.digest(program.machine)},
+        "program": {"name": program.machine.name, "sha256": canonical.digest(program.machine),
+                    "keys": program.key_policy},
         "dialect": {"name": program.dialect.name, "sha256": program.dialect.digest},
         "backend": backend.identity(),
         "checked_at_heads": list(PROBE_HEADS),
@@ -175,10 +177,18 @@ def _check_identity(report: dict, path: str | None) -> None:
     weights = be.get("weights")
     if weights is not None and not (isinstance(weights, str) and _SHA.fullmatch(weights)):
         raise CertificateError("backend weights must be a sha256 (64 hex digits) or null", path)
+    if key_policy(report) not in KEY_POLICIES:
+        raise CertificateError(f"program keys must be one of {', '.join(KEY_POLICIES)}", path)
     for part in ("program", "dialect"):
         readable(f"{part} name", report[part].get("name"))
         if not (isinstance(report[part].get("sha256"), str) and _SHA.fullmatch(report[part]["sha256"])):
             raise CertificateError(f"{part} sha256 must be 64 hex digits", path)
+
+
+def key_policy(report: dict) -> str:
+    """How the certified program named its MEMORY keys (certificates before register keys:
+    ``names``)."""
+    return report["program"].get("keys", "names")
 
 
 def audit(program: Program, report: dict, path: str | None = None) -> dict:
@@ -187,6 +197,9 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
     :class:`CertificateError` at the first inconsistency."""
     if report["program"].get("sha256") != canonical.digest(program.machine):
         raise CertificateError("the certificate is for another program (sha256 differs)", path)
+    if key_policy(report) != program.key_policy:
+        raise CertificateError(f"the certificate was compiled with {key_policy(report)} keys, "
+                               f"not {program.key_policy}", path)
     if report["dialect"].get("sha256") != program.dialect.digest:
         raise CertificateError(f"the certificate is for another dialect (it names "
                                f"{str(report['dialect'].get('name'))[:40]!r})", path)

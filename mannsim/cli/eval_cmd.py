@@ -27,9 +27,16 @@ from .progress import Ticker
 @click.option("--seed", type=int, default=None, help="Seed of the random machines "
               "(default 1000003, never used in training).")
 @click.option("--no-programs", is_flag=True, help="Leave out the shipped programs.")
+@click.option("--keys", type=click.Choice(["registers", "names"]), default="registers",
+              show_default=True,
+              help="MEMORY keys of the states: short registers (what run and verify use), or "
+                   "the state names themselves (measures how well a model copies long names).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
               help="Requests kept in flight (openai: lets a server batch them); answers are "
                    "the same as one at a time.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="hf: decode this many prompts of a machine side by side (the answers are "
+                   "those of one at a time; faster on a GPU).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the report card as JSON here ('-' for standard output).")
 @click.option("--markdown", "md_path", type=click.Path(dir_okay=False),
@@ -37,8 +44,8 @@ from .progress import Ticker
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Write a bar chart (.png or .svg) of cases and machines passed.")
 @backend_options_decorator
-def eval_cmd(backend, dialects, distributions, n, seed, no_programs, concurrency, json_path,
-             md_path, plot_path, backend_options):
+def eval_cmd(backend, dialects, distributions, n, seed, no_programs, keys, concurrency, batch,
+             json_path, md_path, plot_path, backend_options):
     """Verify a backend over a suite and print its report card.
 
     The suite is the shipped programs and N random machines from each distribution (training:
@@ -63,15 +70,17 @@ def eval_cmd(backend, dialects, distributions, n, seed, no_programs, concurrency
     console = _console()
     try:
         with Ticker(console, f"eval {backend}", unit="machines") as tick:
-            cells = evaluate(runner, ds, dists, n, seed, programs=not no_programs,
+            cells = evaluate(runner, ds, dists, n, seed, programs=not no_programs, keys=keys,
+                             batch=batch,
                              progress=lambda done, total: tick(done, total))
     finally:
         if runner is not be:
             runner.close()
         be.close()
     who = be.identity().get("model") or backend
-    title = f"mannsim eval: {one_line(who, 80)} on {backend} (seed {seed}, {n} machines each)"
-    card = {"title": title, "backend": be.identity(), "seed": seed, "machines": n,
+    title = (f"mannsim eval: {one_line(who, 80)} on {backend} (seed {seed}, {n} machines each, "
+             f"{keys} keys)")
+    card = {"title": title, "backend": be.identity(), "seed": seed, "machines": n, "keys": keys,
             "cells": [c.as_dict() for c in cells]}
     if json_path == "-":
         click.echo(json.dumps(card, indent=1))

@@ -295,7 +295,9 @@ def register(cli, console, format_option):
     @click.option("--max-steps", type=click.IntRange(min=0), default=None,
                   help="Stop after this many steps (with a backend: cycles, one model call "
                        "each). Default: 10^9 for reference, 10^7 otherwise.")
-    @click.option("--trace", type=click.Path(dir_okay=False), help="Write a JSONL trace here.")
+    @click.option("--trace", type=click.Path(dir_okay=False),
+                  help="Write a trace here: JSON Lines, or compact (zstd blocks with an index, "
+                       "about 1 byte a cycle) when FILE ends in .zst.")
     @click.option("--resume", type=click.Path(dir_okay=False, exists=True),
                   help="Continue the run recorded in this trace, re-checking every recorded "
                        "cycle; program, dialect and backend come from the trace (a PROGRAM or "

@@ -55,7 +55,8 @@ def register(cli, console, format_option):
         """
         from ..backends import load_backend
         from ..program import compile_program, load_dialect
-        from ..verify import audit, certificate, read_certificate, replay as run_replay
+        from ..verify import audit, certificate, key_policy, read_certificate
+        from ..verify import replay as run_replay
         from ..verify import verify as run_verify
 
         if replay and not check_path:
@@ -63,9 +64,10 @@ def register(cli, console, format_option):
         if json_path and json_path != "-":
             check_output(json_path)
         d = load_dialect(dialect)
-        prog = compile_program(formats.load(program, fmt), d)
+        machine = formats.load(program, fmt)
         if check_path:
             report = read_certificate(check_path)
+            prog = compile_program(machine, d, key_policy(report))
             summary = audit(prog, report, check_path)
             be = summary["backend"]
             who = one_line(f"{be.get('name')} {be.get('model') or ''}".strip(), 120)
@@ -101,6 +103,7 @@ def register(cli, console, format_option):
                           f"{escape(who)}: " + ("[green]SAME[/]" if same else "[red]DIFFERENT[/]"),
                           highlight=False)
             sys.exit(0 if ok and same else 1)
+        prog = compile_program(machine, d)
         be = load_backend(backend or "symbolic", stop=d.stop, **backend_options)
         try:
             with Ticker(console, f"verify {one_line(prog.machine.name or program, 60)}",

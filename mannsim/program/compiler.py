@@ -12,6 +12,14 @@ from .dialect import Dialect
 
 RESERVED = {"op", "i", "boot", "halted", "result", "halt"}
 _SAFE_KEY = re.compile(r"[A-Za-z_][\w-]*", re.ASCII)
+#: A state name short enough to be its own register (U15,2's A..O, bb's Z, q0, go).
+_REGISTER = re.compile(r"[A-Za-z][A-Za-z0-9]?", re.ASCII)
+#: How states get their MEMORY keys: ``registers`` (the default): a name of one or two letters
+#: and digits is its own key, any other name gets a short register key (its initial, with a
+#: digit if taken: ``carry`` -> ``C``, ``copy_copy`` -> ``C1``), the way an assembler turns
+#: labels into addresses, so a model copies 1-2 characters, never a long name; ``names``: the
+#: name itself when it is a safe key (what version-1 traces and certificates used).
+KEY_POLICIES = ("registers", "names")
 _SAFE_SYMBOL = re.compile(r"[^\s\"@%\[\]=$\\{}]+")
 HALT = "halt"
 
@@ -34,10 +42,13 @@ class Program:
     states to instruction texts. ``initial_memory()`` is the boot image.
     """
 
-    def __init__(self, machine: Machine, dialect: Dialect):
+    def __init__(self, machine: Machine, dialect: Dialect, keys: str = "registers"):
+        if keys not in KEY_POLICIES:
+            raise ValueError(f"unknown key policy {keys!r}")
         self.machine = machine
         self.dialect = dialect
-        self.keys = self._state_keys()
+        self.key_policy = keys
+        self.keys = self._register_keys() if keys == "registers" else self._state_keys()
         self.codes = self._symbol_codes()
         self.symbol_of = {c: s for s, c in self.codes.items()}
         self.blank_code = self.codes[machine.blank]
@@ -61,6 +72,22 @@ class Program:
             key = q if _SAFE_KEY.fullmatch(q) and q not in RESERVED else f"S{idx}"
             while key in used or key in RESERVED:
                 key = "S" + key
+            keys[q] = key
+            used.add(key)
+        return keys
+
+    def _register_keys(self) -> dict[str, str]:
+        states = self.machine.states
+        keys = {q: q for q in states if _REGISTER.fullmatch(q) and q not in RESERVED}
+        used = set(keys.values()) | RESERVED
+        for idx, q in enumerate(states):
+            if q in keys:
+                continue
+            initial = q[0].upper() if q[:1].isascii() and q[:1].isalpha() else "S"
+            key = next((c for c in [initial] + [f"{initial}{d}" for d in (*range(1, 10), 0)]
+                        if c not in used), None)
+            if key is None:
+                key = next(c for c in (f"S{n}" for n in range(idx, 10**6)) if c not in used)
             keys[q] = key
             used.add(key)
         return keys
@@ -158,8 +185,8 @@ class Program:
         return [Case(tuple(a), tuple(b), p, ans) for a, b, p, ans in out]
 
 
-def compile_program(machine: Machine, dialect: Dialect) -> Program:
-    return Program(machine, dialect)
+def compile_program(machine: Machine, dialect: Dialect, keys: str = "registers") -> Program:
+    return Program(machine, dialect, keys)
 
 
 def render_listing(program: Program) -> str:

@@ -12,16 +12,22 @@ cycle marked ok.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import mmap
 import os
+import struct
 from dataclasses import dataclass, field
 
 from ..errors import MannsimError
-from ..limits import MAX_TRACE_LINE
-from .schema import FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, prompt_hash
+from ..limits import MAX_TAPE_SPAN, MAX_TRACE_LINE
+from ..program.compiler import KEY_POLICIES
+from . import compact
+from .schema import (FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, prompt_hash,
+                     validate)
 
 _CYCLE = b'{"t":"cycle"'
+_COMPACT_MAGIC = struct.pack("<I", compact.SKIP_MAGIC)
 SNAPSHOT_EVERY = 1000
 
 
@@ -47,8 +53,20 @@ class TraceIndex:
             self._f.close()
             raise TraceError("empty trace", path)
         self._data = mmap.mmap(self._f.fileno(), 0, access=mmap.ACCESS_READ)
+        #: a compact trace (zstd blocks, see trace.compact) rather than plain JSON Lines
+        self.compact = self._data[:4] == _COMPACT_MAGIC
+        self._seg_first: list[int] = []   # compact: the first cycle of each segment
+        self._segs: list = []             # compact: (count, Block) or (1, (record, line))
+        self._count = 0
+        self._cases: dict[int, tuple[dict, int]] = {}
+        self._decoded: tuple[int, list[dict]] | None = None
+        #: the machine after N cycles, as compact traces record it (N -> snap record)
+        self.snapshots: dict[int, dict] = {}
         try:
-            self._scan()
+            if self.compact:
+                self._scan_compact()
+            else:
+                self._scan()
         except BaseException:
             self.close()
             raise
@@ -132,15 +150,146 @@ class TraceIndex:
         elif kind == "header":
             raise TraceError("a second header", self.path, lineno)
 
+    # -- compact traces ------------------------------------------------------------------
+    def _scan_compact(self) -> None:
+        blocks = compact.scan_blocks(self._data, self.path, self.warnings)
+        if not blocks or blocks[0].kind != compact.META:
+            raise TraceError("not a mannsim trace (no header)", self.path, 1)
+        for b in blocks:
+            try:
+                if b.kind == compact.CYCLES:
+                    if b.first != self._count + 1:
+                        raise TraceError(f"a block of cycles starts at cycle {b.first}, after "
+                                         f"cycle {self._count}", self.path, b.line)
+                    self._seg_first.append(b.first)
+                    self._segs.append((b.records, b))
+                    self._count += b.records
+                else:
+                    try:
+                        lines = compact.decode_block(self._data, b, self.path)
+                    except TraceError:
+                        if b.line == 1:
+                            raise TraceError("not a mannsim trace (no header)", self.path,
+                                             1) from None
+                        raise
+                    for i, raw in enumerate(lines):
+                        lineno = b.line + i
+                        if lineno == 1:
+                            self.header = parse_header(raw, self.path)
+                            continue
+                        self._take_compact(parse_line(raw, lineno, self.path), lineno)
+            except TraceError as e:
+                if b.line == 1 or self._bad(e, e.line or b.line):
+                    if b.line == 1:
+                        raise
+                    break
+            self.valid_end = b.end
+
+    def _take_compact(self, rec: dict, lineno: int) -> None:
+        kind = rec["t"]
+        if kind == "case":
+            _check_case(rec, self.path, lineno)
+            if self.strict and rec["prompt"] not in self.prompts:
+                raise TraceError(f"case {rec['k']} names prompt {rec['prompt']}, which no "
+                                 "earlier record defines", self.path, lineno)
+            self._cases[rec["k"]] = (rec, lineno)
+        elif kind == "snap":
+            if len(rec["tape"]) > 2 * MAX_TAPE_SPAN + 1:
+                raise TraceError("snapshot tape longer than the span cap", self.path, lineno)
+            self.snapshots[rec["cycles"]] = rec
+        elif kind == "c":
+            raise TraceError("a compact cycle outside a block of cycles", self.path, lineno)
+        elif kind == "cycle":
+            if rec["n"] != self._count + 1:
+                raise TraceError(f"cycle {rec['n']} is out of order (expected cycle "
+                                 f"{self._count + 1})", self.path, lineno)
+            if self.strict and rec["prompt"] not in self.prompts:
+                raise TraceError(f"cycle {rec['n']} names prompt {rec['prompt']}, which no "
+                                 "earlier record defines", self.path, lineno)
+            self._seg_first.append(rec["n"])
+            self._segs.append((1, (rec, lineno)))
+            self._count += 1
+        elif kind == "resume":
+            keep = rec["from"]
+            if keep > self._count:
+                raise TraceError(f"resume record keeps {keep} cycles, but only {self._count} "
+                                 "precede it", self.path, lineno)
+            while self._seg_first and self._seg_first[-1] > keep:
+                self._seg_first.pop()
+                self._segs.pop()
+            if self._segs:
+                count, obj = self._segs[-1]
+                self._segs[-1] = (min(count, keep - self._seg_first[-1] + 1), obj)
+            self._count = keep
+            self.snapshots = {c: r for c, r in self.snapshots.items() if c <= keep}
+            self.divergence = self.end = None
+        else:
+            self._take(rec, 0, lineno)
+
+    def cases(self) -> dict[int, dict]:
+        """A compact trace's cases (k -> case fields)."""
+        return {k: {f: rec[f] for f in ("state", "read", "prompt", "answer", "writes",
+                                         "updates", "tin", "tout")}
+                for k, (rec, _) in self._cases.items()}
+
+    def _segment(self, k: int) -> tuple[int, int, object]:
+        if not 1 <= k <= len(self):
+            raise IndexError(k)
+        i = bisect.bisect_right(self._seg_first, k) - 1
+        count, obj = self._segs[i]
+        return self._seg_first[i], count, obj
+
+    def _expand(self, block) -> list[dict]:
+        """The cycle records of a block of cycles, compact ones expanded from their cases."""
+        if self._decoded is not None and self._decoded[0] == block.offset:
+            return self._decoded[1]
+        lines = compact.decode_block(self._data, block, self.path)
+        out: list[dict] = []
+        n, head = block.first, block.head
+        for i, raw in enumerate(lines):
+            lineno = block.line + i
+            rec = parse_line(raw, lineno, self.path)
+            if rec["t"] == "c":
+                found = self._cases.get(rec["k"])
+                if found is None or found[1] > lineno:
+                    raise TraceError(f"cycle {n} names case {rec['k']}, which no earlier record "
+                                     "defines", self.path, lineno)
+                case = found[0]
+                rec = validate({
+                    "t": "cycle", "n": n, "state": case["state"], "head": head,
+                    "read": case["read"], "prompt": case["prompt"], "answer": case["answer"],
+                    "writes": [[str(head) if key is None else key, v] for key, v in case["writes"]],
+                    "updates": case["updates"], "check": "ok", "ms": rec.get("ms", 0.0),
+                    "tin": rec.get("tin", case["tin"]), "tout": rec.get("tout", case["tout"]),
+                    "cached": rec.get("cached", False)}, lineno, self.path)
+            elif rec["t"] != "cycle" or rec["n"] != n:
+                raise TraceError(f"expected cycle {n} here", self.path, lineno)
+            else:
+                _check_case({**rec, "writes": []}, self.path, lineno)
+            out.append(cycle_defaults(rec))
+            head = rec["head"] + sum(d for label, d in rec["updates"] if label == "i")
+            n += 1
+        self._decoded = (block.offset, out)
+        return out
+
     def __len__(self) -> int:
-        return len(self._offsets)
+        return self._count if self.compact else len(self._offsets)
 
     def line_of(self, k: int) -> int:
-        """The file line of cycle ``k`` (1-based)."""
+        """The line of cycle ``k`` (1-based): in the file, or in a compact trace's JSON Lines
+        (as ``zstd -dc`` prints them)."""
+        if self.compact:
+            first, _, obj = self._segment(k)
+            return obj[1] if isinstance(obj, tuple) else obj.line + (k - first)
         return self._lines[k - 1]
 
     def cycle(self, k: int) -> dict:
         """The validated record of cycle ``k`` (1-based), optional fields filled in."""
+        if self.compact:
+            first, _, obj = self._segment(k)
+            if isinstance(obj, tuple):
+                return cycle_defaults(obj[0])
+            return self._expand(obj)[k - first]
         start = self._offsets[k - 1]
         end = self._data.find(b"\n", start)
         rec = parse_line(self._data[start:end], self._lines[k - 1], self.path)
@@ -151,6 +300,9 @@ class TraceIndex:
     def first_divergence(self) -> int | None:
         if self.divergence is not None:
             return self.divergence["cycle"]
+        if self.compact:  # only checked cycles are compacted: the others are whole records
+            return next((obj[0]["n"] for _, obj in self._segs
+                         if isinstance(obj, tuple) and obj[0]["check"] != "ok"), None)
         for k in range(1, len(self) + 1):
             if self.cycle(k)["check"] != "ok":
                 return k
@@ -170,6 +322,11 @@ class TraceIndex:
             self._stepper = Stepper(self.machine())
             self._snapshots[0] = (self._stepper.state, self._stepper.head, dict(self._stepper.cells))
         target = k - 1
+        recorded = max((c for c in self.snapshots if c <= target), default=0)
+        if recorded > max(s for s in self._snapshots if s <= target):
+            snap = self.snapshots[recorded]
+            cells = {snap["tape_start"] + i: sym for i, sym in enumerate(snap["tape"])}
+            self._snapshots[recorded] = (snap["state"], snap["head"], cells)
         base = max(s for s in self._snapshots if s <= target)
         st = self._stepper
         st.state, st.head, snap = self._snapshots[base]
@@ -206,6 +363,9 @@ def parse_header(raw: bytes, path: str | None) -> dict:
     if rec.get("version") not in VERSIONS:
         raise TraceError(f"trace version {str(rec.get('version'))[:20]} is not one of "
                          f"{', '.join(map(str, VERSIONS))}", path, 1)
+    if rec["program"].get("keys", "names") not in KEY_POLICIES:
+        raise TraceError("header field program.keys is not a key policy "
+                         f"({', '.join(KEY_POLICIES)})", path, 1)
     for key in ("program", "dialect", "backend"):
         part = rec[key]
         for name in ("name", "sha256"):
@@ -219,12 +379,33 @@ def read_header(path: str) -> dict:
     it reads the whole trace."""
     try:
         with open(path, "rb") as f:
+            if f.read(4) == _COMPACT_MAGIC:
+                return _compact_header(f, path)
+            f.seek(0)
             raw = f.readline(MAX_TRACE_LINE + 1)
     except OSError as e:
         raise TraceError(f"cannot read trace: {e.strerror}", path) from None
     if not raw.endswith(b"\n"):
         raise TraceError("not a mannsim trace (no complete header)", path, 1)
     return parse_header(raw, path)
+
+
+def _compact_header(f, path: str) -> dict:
+    """The header of a compact trace: the first record of its first block."""
+    f.seek(0)
+    start = f.read(compact.HEAD_SIZE)
+    blocks = compact.scan_blocks(start, path, [], partial=True)
+    if not blocks or blocks[0].kind != compact.META:
+        raise TraceError("not a mannsim trace (no header)", path, 1)
+    f.seek(0)
+    data = f.read(blocks[0].end)
+    try:
+        lines = compact.decode_block(data, blocks[0], path)
+    except TraceError:
+        lines = []
+    if not lines:
+        raise TraceError("not a mannsim trace (no header)", path, 1)
+    return parse_header(lines[0], path)
 
 
 def header_machine(header: dict, path: str | None, exact: bool = False):
@@ -258,6 +439,21 @@ def header_machine(header: dict, path: str | None, exact: bool = False):
     except MannsimError as e:
         raise TraceError(f"the program in the trace header is invalid: {e.message}", path,
                          1) from None
+
+
+def _pairs(v, value) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(p, list) and len(p) == 2 and value(p[1]) for p in v)
+
+
+def _check_case(rec: dict, path: str | None, line: int) -> None:
+    """The writes and updates of a case (or cycle) are [key, value] pairs of the right types."""
+    ok = _pairs(rec["writes"], lambda v: isinstance(v, str)) and all(
+        p[0] is None or isinstance(p[0], str) for p in rec["writes"]) and _pairs(
+        rec["updates"], lambda v: isinstance(v, int) and not isinstance(v, bool)) and all(
+        isinstance(p[0], str) for p in rec["updates"])
+    if not ok:
+        raise TraceError(f"{rec['t']} record has malformed writes or updates", path, line)
 
 
 @dataclass

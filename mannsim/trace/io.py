@@ -4,7 +4,11 @@ from __future__ import annotations
 import json
 import os
 
+from . import compact
 from .schema import FORMAT, VERSION, TraceError
+
+#: Cases a compact trace defines at most; cycles past it are written in full.
+MAX_CASES = 65536
 
 
 class TraceWriter:
@@ -13,6 +17,10 @@ class TraceWriter:
     def __init__(self, path: str, header: dict | None = None, append: bool = False,
                  keep: int | None = None):
         self.path = path
+        self._blocks: compact.BlockWriter | None = None
+        if compact.is_compact(path):
+            self._open_compact(header, append, keep)
+            return
         try:
             if append and keep is not None:
                 with open(path, "rb+") as f:
@@ -29,14 +37,48 @@ class TraceWriter:
         if header is not None:
             self.write({"t": "header", "format": FORMAT, "version": VERSION, **header})
 
+    def _open_compact(self, header, append, keep) -> None:
+        try:
+            if append:
+                f = open(self.path, "rb+")
+                f.truncate(keep if keep is not None else os.fstat(f.fileno()).st_size)
+                f.seek(0, os.SEEK_END)
+            else:
+                f = open(self.path, "wb")
+        except OSError as e:
+            raise TraceError(f"cannot open trace for writing: {e.strerror}", self.path) from None
+        self._f = f
+        self._blocks = compact.BlockWriter(f, self.path)
+        self._prompts = set()
+        self._cases: dict[str, int] = {}
+        self._next_case = 0
+        if header is not None:
+            self.write({"t": "header", "format": FORMAT, "version": VERSION, **header})
+
+    @property
+    def compact(self) -> bool:
+        return self._blocks is not None
+
+    def knows_case(self, k: int, case: dict) -> None:
+        """A case an earlier part of the trace defined (resume)."""
+        self._cases[_case_key(case)] = k
+        self._next_case = max(self._next_case, k + 1)
+
     def knows_prompt(self, digest: str) -> bool:
         return digest in self._prompts
 
     def add_prompt(self, digest: str, text: str) -> None:
         self._prompts.add(digest)
-        self.write({"t": "prompt", "hash": digest, "text": text})
+        record = {"t": "prompt", "hash": digest, "text": text}
+        if self._blocks is not None:
+            self._blocks.define(record)
+        else:
+            self.write(record)
 
     def write(self, record: dict) -> None:
+        if self._blocks is not None:
+            self._write_compact(record)
+            return
         # ASCII JSON: any text a model returns (lone surrogates included) is written escaped
         line = json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n"
         try:
@@ -45,7 +87,47 @@ class TraceWriter:
         except OSError as e:
             raise TraceError(f"cannot write trace: {e.strerror}", self.path) from None
 
+    def _write_compact(self, record: dict) -> None:
+        kind = record.get("t")
+        if kind == "cycle" and record.get("check") == "ok":
+            short = self._compact_cycle(record)
+            self._blocks.cycle(short or record, record["n"], record["head"])
+        else:
+            self._blocks.meta(record)
+
+    def _compact_cycle(self, rec: dict) -> dict | None:
+        """``{"t":"c","k":K,…}`` for a checked cycle (None when the case table is full)."""
+        head_key = str(rec["head"])
+        case = {"state": rec["state"], "read": rec["read"], "prompt": rec["prompt"],
+                "answer": rec["answer"],
+                "writes": [[None if k == head_key else k, v] for k, v in rec.get("writes", [])],
+                "updates": rec.get("updates", []), "tin": rec.get("tin", 0),
+                "tout": rec.get("tout", 0)}
+        key = _case_key(case)
+        k = self._cases.get(key)
+        if k is None:
+            if len(self._cases) >= MAX_CASES:
+                return None
+            k = self._cases[key] = self._next_case
+            self._next_case += 1
+            self._blocks.define({"t": "case", "k": k, **case})
+        short: dict = {"t": "c", "k": k}
+        if rec.get("ms"):
+            short["ms"] = rec["ms"]
+        if rec.get("cached"):
+            short["cached"] = True
+        return short
+
+    def flush(self) -> None:
+        if self._blocks is not None:
+            self._blocks.flush()
+
     def close(self) -> None:
+        try:
+            if self._blocks is not None:
+                self._blocks.flush()
+        except TraceError:
+            pass
         try:
             self._f.close()
         except OSError:
@@ -73,3 +155,9 @@ def _drop_partial_tail(path: str) -> None:
                 return
             pos -= step
         f.truncate(0)
+
+
+def _case_key(case: dict) -> str:
+    return json.dumps([case["state"], case["read"], case["prompt"], case["answer"],
+                       case["writes"], case["updates"], case["tin"], case["tout"]],
+                      ensure_ascii=True, separators=(",", ":"))

@@ -88,6 +88,19 @@ SCHEMA = {
                    "expected": (False, _dict), "actual": (False, _dict),
                    "prompt": (False, _str), "answer": (False, _str), "parsed": (False, _dict)},
     "resume": {"from": (True, _nonneg), "mannsim": (False, _str), "backend": (False, _dict)},
+    # compact traces (see trace.compact): a case is what cycles with the same text share; "c" is
+    # a cycle by case (n and head follow from the cycle before); "snap" the machine after
+    # ``cycles`` cycles
+    "case": {"k": (True, _nonneg), "state": (True, _str), "read": (True, _str),
+             "prompt": (True, lambda v: _str(v) and _HASH.fullmatch(v) is not None),
+             "answer": (True, lambda v: _str(v) and len(v) <= MAX_ANSWER),
+             "writes": (True, _list), "updates": (True, _list), "tin": (True, _nonneg),
+             "tout": (True, _nonneg)},
+    "c": {"k": (True, _nonneg), "ms": (False, _number), "tin": (False, _nonneg),
+          "tout": (False, _nonneg), "cached": (False, _bool)},
+    "snap": {"cycles": (True, _nonneg), "state": (True, _str), "head": (True, _int),
+             "tape": (True, lambda v: _list(v) and all(isinstance(s, str) for s in v)),
+             "tape_start": (True, _int)},
     "end": {"reason": (True, lambda v: v in END_REASONS), "cycles": (True, _nonneg),
             "steps": (False, _nonneg), "state": (False, _opt_str), "head": (False, _opt_int),
             "tape": (False, _str), "tape_start": (False, _opt_int), "error": (False, _opt_str)},

@@ -1,0 +1,241 @@
+"""Compact traces (issue 15): the same records in zstd blocks with an index; any cycle opens
+without reading the rest; a killed run resumes to the same end; hostile files fail cleanly."""
+import json
+import os
+import random
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+import zstandard
+
+from conftest import PROGRAMS
+from mannsim.backends import load_backend
+from mannsim.computer import Computer
+from mannsim.machine import load
+from mannsim.program import compile_program, load_dialect
+from mannsim.trace import TraceError, TraceIndex, read_trace
+from mannsim.trace import compact
+
+DIALECT = load_dialect("schuurmans")
+
+
+def mannsim(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "mannsim", *args], capture_output=True,
+                          text=True, **kw)
+
+
+def record_run(path, name="u15_2.tm", max_steps=10**7, memo=False):
+    p = compile_program(load(str(PROGRAMS / name)), DIALECT)
+    return Computer(p, load_backend("symbolic"), max_steps=max_steps, trace=str(path),
+                    memo=memo).run()
+
+
+@pytest.fixture(scope="module")
+def u15_pair(tmp_path_factory):
+    d = tmp_path_factory.mktemp("u15")
+    record_run(d / "t.jsonl")
+    record_run(d / "t.jsonl.zst")
+    return d / "t.jsonl", d / "t.jsonl.zst"
+
+
+def _strip(cycle):
+    return {k: v for k, v in cycle.items() if k != "ms"}
+
+
+def test_compact_trace_reads_as_the_same_records(u15_pair):
+    plain, small = u15_pair
+    a, b = read_trace(str(plain)), read_trace(str(small), strict=True)
+    assert len(a.cycles) == len(b.cycles) == 39_066
+    assert [_strip(c) for c in a.cycles] == [_strip(c) for c in b.cycles]
+    assert a.prompts == b.prompts and a.end == b.end and not b.warnings
+    assert os.path.getsize(small) * 100 < os.path.getsize(plain)  # 0.9 vs 260 bytes a cycle
+
+
+def test_any_cycle_opens_alone_and_equals_the_sequential_read(u15_pair):
+    plain, small = u15_pair
+    ref = read_trace(str(plain)).cycles
+    rng = random.Random(3)
+    with TraceIndex(str(small)) as ix:
+        assert ix.compact and len(ix) == len(ref)
+        for k in rng.sample(range(1, len(ref) + 1), 50) + [1, len(ref)]:
+            assert _strip(ix.cycle(k)) == _strip(ref[k - 1])
+        assert ix.config_before(len(ref))[0] == ref[-1]["state"]
+
+
+def test_decompressed_it_is_json_lines(u15_pair):
+    _, small = u15_pair
+    with open(small, "rb") as f:  # zstd skips the index frames, as `zstd -dc` does
+        text = zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True).read()
+    records = [json.loads(line) for line in text.decode().splitlines()]
+    assert records[0]["t"] == "header" and records[-1]["t"] == "end"
+    kinds = {r["t"] for r in records}
+    assert {"prompt", "case", "c"} <= kinds
+    assert sum(r["t"] == "c" for r in records) == 39_066
+
+
+def test_the_cli_commands_open_compact_traces(u15_pair):
+    _, small = u15_pair
+    out = mannsim("trace", "show", str(small), "--steps", "39000:39001")
+    assert out.returncode == 0 and "39000 state H" in out.stdout
+    out = mannsim("trace", "stats", str(small))
+    assert out.returncode == 0 and "39,066 cycles" in out.stdout
+
+
+def test_snapshots_let_a_view_start_near_any_cycle(tmp_path):
+    path = tmp_path / "u.jsonl.zst"
+    p = compile_program(load(str(PROGRAMS / "compiled" / "unary_successor.u15_2.tm")), DIALECT)
+    Computer(p, load_backend("symbolic"), max_steps=2 * compact.SNAP_EVERY + 10, trace=str(path),
+             memo=True).run()
+    with TraceIndex(str(path)) as ix:
+        assert sorted(ix.snapshots) == [compact.SNAP_EVERY, 2 * compact.SNAP_EVERY]
+        state, head, cells = ix.config_before(2 * compact.SNAP_EVERY + 5)
+        rec = ix.cycle(2 * compact.SNAP_EVERY + 5)
+        assert (state, head) == (rec["state"], rec["head"])
+        assert ix._stepper.steps == 2 * compact.SNAP_EVERY + 4  # replayed 4 steps, not 2^19
+
+
+def test_a_run_killed_at_a_random_point_resumes_to_the_same_end(tmp_path):
+    """SIGKILL (no chance to flush) at random moments, then --resume: the end is the end of an
+    uninterrupted run."""
+    program = str(PROGRAMS / "u15_2.tm")
+    ref = json.loads(mannsim("run", program, "-b", "symbolic", "--json").stdout)
+    rng = random.Random(15)
+    for attempt in range(3):
+        path = tmp_path / f"k{attempt}.jsonl.zst"
+        proc = subprocess.Popen([sys.executable, "-m", "mannsim", "run", program, "-b",
+                                 "symbolic", "--no-live", "--trace", str(path)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.0, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with TraceIndex(str(path)) as ix:
+            kept = len(ix)
+        out = mannsim("run", "--resume", str(path), "--json")
+        assert out.returncode == 0, out.stderr
+        got = json.loads(out.stdout)
+        assert got["resumed_from"] == kept
+        for key in ("reason", "cycles", "final_state", "head", "tape", "tape_start"):
+            assert got[key] == ref[key], key
+        full = read_trace(str(path), strict=True)
+        assert len(full.cycles) == ref["cycles"] and full.end["reason"] == "halt"
+
+
+# -- hostile files ----------------------------------------------------------------------------
+def _blocks(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return data, compact.scan_blocks(data, str(path), [])
+
+
+def _index_of(block_kind, csize, raw, records, first=1, head=0):
+    return struct.pack("<II", compact.SKIP_MAGIC, compact.BLOCK.size) + compact.BLOCK.pack(
+        block_kind, csize, raw, records, first, head)
+
+
+def _open_error(path, strict=False):
+    with pytest.raises(TraceError) as e:
+        with TraceIndex(str(path), strict=strict) as ix:
+            for k in range(1, len(ix) + 1):
+                ix.cycle(k)
+    return e.value.message
+
+
+def test_a_bomb_block_is_refused_before_it_is_decompressed(tmp_path, u15_pair):
+    _, small = u15_pair
+    data, blocks = _blocks(small)
+    head = data[:blocks[1].offset]  # the header block
+    # 30 bytes that say 1 GiB: the index is refused without decompressing anything
+    bomb = zstandard.ZstdCompressor(level=19).compress(b"\n" * (64 << 20))
+    assert len(bomb) < 10_000
+    for raw_said in (len(bomb) and (64 << 20), 1 << 30):
+        path = tmp_path / f"bomb{raw_said}.jsonl.zst"
+        path.write_bytes(head + _index_of(compact.CYCLES, len(bomb), raw_said, 1) + bomb)
+        msg = _open_error(path)
+        assert "block" in msg
+    # an index that lies about the size: the frame's own header disagrees
+    path = tmp_path / "liar.jsonl.zst"
+    path.write_bytes(head + _index_of(compact.CYCLES, len(bomb), 100, 1) + bomb)
+    assert "does not hold the size its index says" in _open_error(path)
+
+
+def test_a_cut_off_last_block_is_dropped_with_a_warning(u15_pair, tmp_path):
+    _, small = u15_pair
+    data, blocks = _blocks(small)
+    path = tmp_path / "cut.jsonl.zst"
+    path.write_bytes(data[:blocks[-2].offset + 40])
+    with TraceIndex(str(path)) as ix:
+        assert ix.warnings and "incomplete last block" in ix.warnings[0]
+        assert 0 < len(ix) < 39_066
+        ix.cycle(len(ix))
+
+
+def test_damaged_and_forged_blocks_fail_with_a_located_error(u15_pair, tmp_path):
+    _, small = u15_pair
+    data, blocks = _blocks(small)
+    cyc = next(b for b in blocks if b.kind == compact.CYCLES and b.records > 100)
+    # flip bytes inside a cycle block's frame
+    bad = bytearray(data)
+    mid = cyc.offset + compact.HEAD_SIZE + cyc.size // 2
+    bad[mid:mid + 8] = b"\xff" * 8
+    (tmp_path / "flip.jsonl.zst").write_bytes(bytes(bad))
+    msg = _open_error(tmp_path / "flip.jsonl.zst", strict=True)
+    assert "block at byte" in msg or "not JSON" in msg or "case" in msg
+    # a cycle naming a case no record defines
+    lines = [b'{"t":"c","k":99999}'] * cyc.records
+    raw = b"\n".join(lines) + b"\n"
+    frame = zstandard.ZstdCompressor().compress(raw)
+    forged = data[:cyc.offset] + _index_of(compact.CYCLES, len(frame), len(raw), cyc.records,
+                                           cyc.first, cyc.head) + frame + data[cyc.end:]
+    (tmp_path / "case.jsonl.zst").write_bytes(forged)
+    assert "names case 99999, which no earlier record defines" in _open_error(
+        tmp_path / "case.jsonl.zst", strict=True)
+    # a block of cycles that skips ahead
+    skipped = data[:cyc.offset] + _index_of(compact.CYCLES, cyc.size, cyc.raw_size, cyc.records,
+                                            cyc.first + 7, cyc.head) + data[cyc.offset +
+                                                                            compact.HEAD_SIZE:]
+    (tmp_path / "skip.jsonl.zst").write_bytes(skipped)
+    assert "starts at cycle" in _open_error(tmp_path / "skip.jsonl.zst", strict=True)
+    # garbage that is not a block
+    (tmp_path / "junk.jsonl.zst").write_bytes(data + b"junk" * 10)
+    assert "not a compact mannsim trace block" in _open_error(tmp_path / "junk.jsonl.zst")
+    out = mannsim("trace", "show", str(tmp_path / "junk.jsonl.zst"))
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("size", [0, 3, 8, 31, 32])
+def test_tiny_files_are_refused_in_one_line(tmp_path, size):
+    path = tmp_path / "tiny.jsonl.zst"
+    path.write_bytes(struct.pack("<I", compact.SKIP_MAGIC) + b"\0" * max(0, size - 4))
+    out = mannsim("trace", "show", str(path))
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_forged_snapshot_is_caught_by_resume(tmp_path):
+    path = tmp_path / "s.jsonl.zst"
+    p = compile_program(load(str(PROGRAMS / "compiled" / "unary_successor.u15_2.tm")), DIALECT)
+    Computer(p, load_backend("symbolic"), max_steps=compact.SNAP_EVERY + 10, trace=str(path),
+             memo=True).run()
+    data, blocks = _blocks(path)
+    for b in blocks:
+        if b.kind != compact.META:
+            continue
+        lines = compact.decode_block(data, b, str(path))
+        if not lines[0].startswith(b'{"t":"snap"'):
+            continue
+        snap = json.loads(lines[0])
+        snap["tape"][0] = "1" if snap["tape"][0] == "0" else "0"
+        raw = (json.dumps(snap, separators=(",", ":")) + "\n").encode()
+        frame = zstandard.ZstdCompressor().compress(raw)
+        forged = data[:b.offset] + _index_of(compact.META, len(frame), len(raw), 1, 0, 0) + \
+            frame + data[b.end:]
+        path.write_bytes(forged)
+        break
+    else:
+        pytest.fail("no snapshot written")
+    with pytest.raises(TraceError, match="snapshot after cycle"):
+        Computer.replayed(str(path), load_backend("symbolic"))
