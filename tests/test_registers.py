@@ -136,3 +136,16 @@ def test_certificates_record_the_policy_and_check_compiles_with_it(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(cert))
     out = mannsim("verify", str(PROGRAMS / "palindrome.tm"), "--check", str(tmp_path / "bad.json"))
     assert out.returncode != 0 and "program keys must be one of" in out.stderr
+
+
+def test_unsafe_symbols_get_one_character_codes_that_are_no_other_symbol():
+    m = machine(["A", "B", "C"], ["0", "$", "=", "1", "{x}", "a b"[0] + "\\"])
+    p = compile_program(m, DIALECT)
+    codes = list(p.codes.values())
+    assert len(set(codes)) == len(codes)
+    for s, c in p.codes.items():
+        assert len(c) == 1 and (c == s or c not in m.symbols)
+    assert compile_program(m, DIALECT, "names").codes["$"] == "s1"
+    ref = run(m, max_steps=300)
+    report = Computer(p, load_backend("symbolic"), max_steps=300).run()
+    assert (report.state, report.cells) == (ref.state, ref.cells)

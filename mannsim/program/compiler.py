@@ -17,9 +17,14 @@ _REGISTER = re.compile(r"[A-Za-z][A-Za-z0-9]?", re.ASCII)
 #: How states get their MEMORY keys: ``registers`` (the default): a name of one or two letters
 #: and digits is its own key, any other name gets a short register key (its initial, with a
 #: digit if taken: ``carry`` -> ``C``, ``copy_copy`` -> ``C1``), the way an assembler turns
-#: labels into addresses, so a model copies 1-2 characters, never a long name; ``names``: the
-#: name itself when it is a safe key (what version-1 traces and certificates used).
+#: labels into addresses, so a model copies 1-2 characters, never a long name; a symbol that
+#: cannot stand in a prompt gets a one-character code. ``names``: the name itself when it is a
+#: safe key, ``s0``, ``s1``, … for unsafe symbols (what traces and certificates before
+#: register keys used).
 KEY_POLICIES = ("registers", "names")
+#: Codes for symbols that cannot stand in a prompt (``$``, ``=``, a space, …) under
+#: ``registers``: one character each, the best-trained first (``names``: ``s0``, ``s1``, …).
+_SHORT_CODES = "0123456789abcdefghjkmnpqrstuvwxyzABXY#+*.!?~<>^&|/,:;-"
 _SAFE_SYMBOL = re.compile(r"[^\s\"@%\[\]=$\\{}]+")
 HALT = "halt"
 
@@ -94,8 +99,12 @@ class Program:
 
     def _symbol_codes(self) -> dict[str, str]:
         codes, used = {}, set()
+        free = iter(())
+        if self.key_policy == "registers":  # one character, not a symbol of the machine
+            taken = set(self.machine.symbols)
+            free = (c for c in _SHORT_CODES if c not in taken)
         for idx, s in enumerate(self.machine.symbols):
-            code = s if _SAFE_SYMBOL.fullmatch(s) else f"s{idx}"
+            code = s if _SAFE_SYMBOL.fullmatch(s) else next(free, f"s{idx}")
             while code in used:
                 code = "s" + code
             codes[s] = code

@@ -95,10 +95,11 @@ class BlockWriter:
         block just before the cycle block that first uses it."""
         self._meta.append(_line(record))
 
-    def cycle(self, record: dict, n: int, head: int) -> None:
+    def cycle(self, record: dict | bytes, n: int, head: int) -> None:
+        """Cycle ``n`` (the head before it at ``head``): a record, or its line already made."""
         if not self._cycles:
             self._first, self._head0 = n, head
-        self._cycles.append(_line(record))
+        self._cycles.append(record if isinstance(record, bytes) else _line(record))
         if len(self._cycles) >= BLOCK_CYCLES or \
                 time.monotonic() - self._last_flush >= BLOCK_SECONDS:
             self.flush()

@@ -90,33 +90,35 @@ class TraceWriter:
     def _write_compact(self, record: dict) -> None:
         kind = record.get("t")
         if kind == "cycle" and record.get("check") == "ok":
-            short = self._compact_cycle(record)
-            self._blocks.cycle(short or record, record["n"], record["head"])
+            self._blocks.cycle(self._compact_cycle(record) or record, record["n"],
+                               record["head"])
         else:
             self._blocks.meta(record)
 
-    def _compact_cycle(self, rec: dict) -> dict | None:
-        """``{"t":"c","k":K,…}`` for a checked cycle (None when the case table is full)."""
+    def _compact_cycle(self, rec: dict) -> bytes | None:
+        """The line ``{"t":"c","k":K,…}`` of a checked cycle (None when the case table is
+        full); a new case is defined first."""
         head_key = str(rec["head"])
-        case = {"state": rec["state"], "read": rec["read"], "prompt": rec["prompt"],
-                "answer": rec["answer"],
-                "writes": [[None if k == head_key else k, v] for k, v in rec.get("writes", [])],
-                "updates": rec.get("updates", []), "tin": rec.get("tin", 0),
-                "tout": rec.get("tout", 0)}
-        key = _case_key(case)
+        writes = tuple((None if k == head_key else k, v) for k, v in rec.get("writes", ()))
+        updates = tuple((k, v) for k, v in rec.get("updates", ()))
+        key = (rec["state"], rec["read"], rec["prompt"], rec["answer"], writes, updates,
+               rec.get("tin", 0), rec.get("tout", 0))
         k = self._cases.get(key)
         if k is None:
             if len(self._cases) >= MAX_CASES:
                 return None
             k = self._cases[key] = self._next_case
             self._next_case += 1
-            self._blocks.define({"t": "case", "k": k, **case})
-        short: dict = {"t": "c", "k": k}
-        if rec.get("ms"):
-            short["ms"] = rec["ms"]
+            self._blocks.define({"t": "case", "k": k, "state": key[0], "read": key[1],
+                                 "prompt": key[2], "answer": key[3],
+                                 "writes": [list(w) for w in writes],
+                                 "updates": [list(u) for u in updates], "tin": key[6],
+                                 "tout": key[7]})
+        ms = rec.get("ms")
+        extra = f',"ms":{float(ms)!r}' if ms else ""
         if rec.get("cached"):
-            short["cached"] = True
-        return short
+            extra += ',"cached":true'
+        return f'{{"t":"c","k":{k}{extra}}}\n'.encode("ascii")
 
     def flush(self) -> None:
         if self._blocks is not None:
@@ -157,7 +159,7 @@ def _drop_partial_tail(path: str) -> None:
         f.truncate(0)
 
 
-def _case_key(case: dict) -> str:
-    return json.dumps([case["state"], case["read"], case["prompt"], case["answer"],
-                       case["writes"], case["updates"], case["tin"], case["tout"]],
-                      ensure_ascii=True, separators=(",", ":"))
+def _case_key(case: dict) -> tuple:
+    return (case["state"], case["read"], case["prompt"], case["answer"],
+            tuple(tuple(w) for w in case["writes"]), tuple(tuple(u) for u in case["updates"]),
+            case["tin"], case["tout"])
