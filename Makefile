@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 
 run: setup
 	mkdir -p traces
-	$(BIN)/mannsim run programs/u15_2.tm --backend hf --trace traces/u15_2.jsonl
+	$(BIN)/mannsim run programs/u15_2.tm --backend hf --trace traces/u15_2.jsonl.zst
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -33,7 +33,7 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
 
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := tm std morphett yaml bitag trace answer report cycle resume
+FUZZ_TARGETS := tm std morphett yaml bitag trace ztrace answer report cycle resume
 
 fuzz: setup
 	$(BIN)/python -m pip install -q --disable-pip-version-check atheris
