@@ -239,3 +239,42 @@ def test_a_forged_snapshot_is_caught_by_resume(tmp_path):
         pytest.fail("no snapshot written")
     with pytest.raises(TraceError, match="snapshot after cycle"):
         Computer.replayed(str(path), load_backend("symbolic"))
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.zst"])
+def test_replay_checks_each_answer_once_at_every_head_or_live_where_it_stood(tmp_path, suffix):
+    """Replay checks a distinct answer at every probe head (verify's theorem) and falls back to
+    the live check for an answer right only at the head where it was given: such a trace
+    resumes, and the same answer moved to another cycle is refused."""
+    plain = tmp_path / "t.jsonl"
+    record_run(plain, "bb2.tm")
+    lines = plain.read_text().splitlines()
+    out = []
+    for line in lines:
+        rec = json.loads(line)
+        if rec["t"] == "cycle" and rec["n"] == 3:  # the head cell written by its literal key
+            rec["answer"] = rec["answer"].replace("%[i]=", f"{rec['head']}=")
+            absolute = rec
+        out.append(json.dumps(rec))
+    plain.write_text("\n".join(out) + "\n")
+    path = tmp_path / f"abs{suffix}"
+    if suffix.endswith(".zst"):  # the same records through the compact writer
+        from mannsim.trace import TraceWriter
+        w = TraceWriter(str(path), None)
+        for rec in map(json.loads, out):
+            if rec["t"] == "prompt":
+                w.add_prompt(rec["hash"], rec["text"])
+            else:
+                w.write(rec)
+        w.close()
+    else:
+        path.write_text(plain.read_text())
+    comp = Computer.replayed(str(path), load_backend("symbolic"))
+    assert comp.cycles == 7 and comp.program.state_of(comp.memory) == "Z"
+    # the literal key one cell off: refused, naming the cycle
+    bad = [json.dumps({**absolute, "answer": absolute["answer"].replace(
+        f"{absolute['head']}=", f"{absolute['head'] + 1}=")}) if json.loads(x).get("n") == 3
+        and json.loads(x)["t"] == "cycle" else x for x in out]
+    (tmp_path / "bad.jsonl").write_text("\n".join(bad) + "\n")
+    with pytest.raises(TraceError, match="cycle 3 is recorded as ok, but its answer fails"):
+        Computer.replayed(str(tmp_path / "bad.jsonl"), load_backend("symbolic"))

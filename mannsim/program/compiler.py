@@ -151,6 +151,23 @@ class Program:
                 mem[str(cell)] = self.codes[s]
         return mem
 
+    def set_configuration(self, memory: Memory, state: str, head: int, cells: dict[int, str],
+                          halted: bool = False) -> None:
+        """Make ``memory`` (this program's, invariant held) the compiled configuration: the
+        instruction of ``state`` (or the halt), the head, exactly the tape ``cells``."""
+        for key in [k for k in memory if CELL_KEY.fullmatch(k)]:
+            del memory[key]
+        for cell, s in cells.items():
+            if s != self.machine.blank:
+                memory[str(cell)] = self.codes[s]
+        memory["i"] = str(head)
+        if halted:
+            memory["op"] = HALT
+            if self.named_halts:
+                memory["halted"] = self.keys[state]
+        else:
+            memory["op"] = self.texts[state]
+
     def state_of(self, memory: Memory) -> str | None:
         """The state a MEMORY is in (``None`` if ``op`` is no instruction of this program)."""
         op = memory.get("op")

@@ -16,6 +16,7 @@ import bisect
 import hashlib
 import mmap
 import os
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -28,6 +29,9 @@ from .schema import (FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, p
 
 _CYCLE = b'{"t":"cycle"'
 _COMPACT_MAGIC = struct.pack("<I", compact.SKIP_MAGIC)
+#: A compact cycle as mannsim writes it (anything else is parsed as JSON and validated).
+_SHORT = re.compile(rb'\{"t":"c","k":(\d{1,9})(?:,"ms":(\d{1,12}(?:\.\d{1,20})?(?:e-?\d{1,3})?))?'
+                    rb'(,"cached":true)?\}')
 SNAPSHOT_EVERY = 1000
 
 
@@ -192,6 +196,7 @@ class TraceIndex:
             if self.strict and rec["prompt"] not in self.prompts:
                 raise TraceError(f"case {rec['k']} names prompt {rec['prompt']}, which no "
                                  "earlier record defines", self.path, lineno)
+            rec["move"] = sum(d for label, d in rec["updates"] if label == "i")
             self._cases[rec["k"]] = (rec, lineno)
         elif kind == "snap":
             if len(rec["tape"]) > 2 * MAX_TAPE_SPAN + 1:
@@ -248,24 +253,35 @@ class TraceIndex:
         n, head = block.first, block.head
         for i, raw in enumerate(lines):
             lineno = block.line + i
-            rec = parse_line(raw, lineno, self.path)
-            if rec["t"] == "c":
+            short = _SHORT.fullmatch(raw)
+            if short is not None:  # the lines mannsim writes: parsed without json
+                k, ms, cached = int(short.group(1)), short.group(2), short.group(3) is not None
+                ms = float(ms) if ms is not None else 0.0
+                if not 0 <= ms < 1e12:
+                    raise TraceError("c record has an invalid 'ms'", self.path, lineno)
+                rec = {"k": k, "ms": ms, "cached": cached}
+            else:
+                rec = parse_line(raw, lineno, self.path)
+            if short is not None or rec["t"] == "c":
                 found = self._cases.get(rec["k"])
                 if found is None or found[1] > lineno:
                     raise TraceError(f"cycle {n} names case {rec['k']}, which no earlier record "
                                      "defines", self.path, lineno)
                 case = found[0]
-                rec = validate({
+                # valid by construction: the case was validated when it was read
+                out.append({
                     "t": "cycle", "n": n, "state": case["state"], "head": head,
                     "read": case["read"], "prompt": case["prompt"], "answer": case["answer"],
                     "writes": [[str(head) if key is None else key, v] for key, v in case["writes"]],
                     "updates": case["updates"], "check": "ok", "ms": rec.get("ms", 0.0),
                     "tin": rec.get("tin", case["tin"]), "tout": rec.get("tout", case["tout"]),
-                    "cached": rec.get("cached", False)}, lineno, self.path)
-            elif rec["t"] != "cycle" or rec["n"] != n:
+                    "cached": rec.get("cached", False)})
+                head += case["move"]
+                n += 1
+                continue
+            if rec["t"] != "cycle" or rec["n"] != n:
                 raise TraceError(f"expected cycle {n} here", self.path, lineno)
-            else:
-                _check_case({**rec, "writes": []}, self.path, lineno)
+            _check_case({**rec, "writes": []}, self.path, lineno)
             out.append(cycle_defaults(rec))
             head = rec["head"] + sum(d for label, d in rec["updates"] if label == "i")
             n += 1
