@@ -24,8 +24,7 @@ from ..errors import MannsimError
 from ..limits import MAX_TAPE_SPAN, MAX_TRACE_LINE
 from ..program.compiler import KEY_POLICIES
 from . import compact
-from .schema import (FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, prompt_hash,
-                     validate)
+from .schema import (FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, prompt_hash)
 
 _CYCLE = b'{"t":"cycle"'
 _COMPACT_MAGIC = struct.pack("<I", compact.SKIP_MAGIC)
