@@ -278,3 +278,18 @@ def test_replay_checks_each_answer_once_at_every_head_or_live_where_it_stood(tmp
     (tmp_path / "bad.jsonl").write_text("\n".join(bad) + "\n")
     with pytest.raises(TraceError, match="cycle 3 is recorded as ok, but its answer fails"):
         Computer.replayed(str(tmp_path / "bad.jsonl"), load_backend("symbolic"))
+
+
+def test_trace_html_refuses_more_cycles_than_a_page_holds(u15_pair, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import mannsim.trace.html as html
+    from mannsim.cli import cli
+    _, small = u15_pair
+    monkeypatch.setattr(html, "MAX_PAGE_CYCLES", 10_000)
+    result = CliRunner().invoke(cli, ["trace", "html", str(small), "-o", str(tmp_path / "p.html")])
+    assert result.exit_code == 2 and "choose a window, e.g. --steps 1:10000" in result.output
+    result = CliRunner().invoke(cli, ["trace", "html", str(small), "-o", str(tmp_path / "p.html"),
+                                      "--steps", "30000:39066"])
+    assert result.exit_code == 0, result.output
+    assert "9,067 cycles (30,000–39,066 of 39,066)" in result.output

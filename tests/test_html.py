@@ -162,3 +162,30 @@ def test_a_program_page_from_the_reference_machine(browser, tmp_path):
     assert k == 7 and state == "Z" and 'op="halt"' in page.text_content("#answer")
     assert page.locator("#diagram svg circle").count() >= 3
     assert errors == []
+
+
+def test_a_window_of_a_long_compact_trace_shows_the_traces_own_cycles(browser, tmp_path):
+    """`trace html --steps A:B` of a compact trace: the page starts from the machine as it
+    stood before cycle A (a snapshot and the reference machine) and numbers cycles as the
+    trace does; a whole trace over the page cap is refused with the window to ask for."""
+    from mannsim.backends import load_backend
+    from mannsim.trace.compact import SNAP_EVERY
+    trace = tmp_path / "t.jsonl.zst"
+    prog = compile_program(load(str(PROGRAMS / "compiled" / "unary_successor.u15_2.tm")),
+                           DIALECT)
+    Computer(prog, load_backend("symbolic"), trace=str(trace), memo=True,
+             max_steps=SNAP_EVERY + 3000).run()
+    first, last = SNAP_EVERY + 1000, SNAP_EVERY + 2000
+    out = tmp_path / "w.html"
+    proc = subprocess.run([sys.executable, "-m", "mannsim", "trace", "html", str(trace), "-o",
+                           str(out), "--steps", f"{first}:{last}"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    page, errors, _ = open_page(browser, out)
+    k, state, head, sym = shown(page)
+    assert k == first and (state, head, sym) == reference_before(prog.machine, first)
+    page.fill("#goto", str(first + 500))
+    page.click("#go")
+    k, state, head, sym = shown(page)
+    assert k == first + 500 and (state, head, sym) == reference_before(prog.machine, first + 500)
+    assert f"of {SNAP_EVERY + 3000:,}" in page.text_content("#subtitle")
+    assert errors == []

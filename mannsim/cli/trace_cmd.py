@@ -173,16 +173,31 @@ def register(cli, console, err_console):
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
                   help="The page to write (one self-contained .html file).")
-    def html_cmd(file, output):
+    @click.option("--steps", "span", help="Only cycles A:B (1-based, inclusive; at most "
+                  "2,000,000), e.g. 40000000:40100000.")
+    def html_cmd(file, output, span):
         """Write FILE as one web page that opens from disk, with no server and no network:
         play/pause, step, jump to a cycle, the divergence or a (state, symbol); the tape with
         the state on it, the prompt, answer, writes and check of each cycle, a space-time
-        diagram and the state diagram."""
-        from ..trace.html import from_trace
+        diagram and the state diagram. A trace of more than 2,000,000 cycles is written a
+        window at a time (--steps)."""
+        from ..trace.html import MAX_PAGE_CYCLES, from_trace
         check_output(output)
         ix = _open(file, err_console)
-        write_text(output, from_trace(ix))
-        console.print(f"wrote {output}: {plural(len(ix), 'cycle')}", highlight=False)
+        try:
+            window = parse_steps(span, len(ix))
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--steps") from None
+        first, last = window.start, window.stop - 1
+        if last - first + 1 > MAX_PAGE_CYCLES:
+            raise click.BadParameter(
+                f"{last - first + 1:,} cycles are more than one page holds "
+                f"({MAX_PAGE_CYCLES:,}); choose a window, e.g. --steps {first}:"
+                f"{first + MAX_PAGE_CYCLES - 1}", param_hint="--steps")
+        write_text(output, from_trace(ix, first=first, last=last))
+        console.print(f"wrote {output}: {plural(last - first + 1, 'cycle')}"
+                      + (f" ({first:,}–{last:,} of {len(ix):,})" if span else ""),
+                      highlight=False)
 
     @cli.command("html")
     @click.argument("program")

@@ -67,7 +67,8 @@ def fold(prompt: str, boot: str) -> str:
 
 def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: list[str],
          writes: list[list], prompt_of: list[int], answer_of: list[int], ms: list[float],
-         divergence: dict | None, end: dict | None, source: str) -> str:
+         divergence: dict | None, end: dict | None, source: str,
+         window: dict | None = None) -> str:
     """The HTML text of a run (see the module docstring)."""
     data = {
         "title": printable(title, 200), "source": source, "machine": machine_data(machine),
@@ -79,15 +80,22 @@ def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: l
         "index_bytes": [array(_index_code(len(prompts))).itemsize,
                         array(_index_code(len(answers))).itemsize],
         "ms": _latency(ms),
-        "divergence": divergence, "end": end,
+        "divergence": divergence, "end": end, "window": window,
     }
     text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
     text = text.replace("</", "<\\/")  # never close the script element early
     return TEMPLATE.read_text(encoding="utf-8").replace("/*DATA*/null", text)
 
 
-def from_trace(ix, progress=None) -> str:
-    """The page of a trace (read through the lenient reader, like the terminal viewer)."""
+#: The most cycles one page holds (about 5.4 MB a million); longer traces are shown in windows.
+MAX_PAGE_CYCLES = 2_000_000
+
+
+def from_trace(ix, progress=None, first: int = 1, last: int | None = None) -> str:
+    """The page of a trace (read through the lenient reader, like the terminal viewer), or of
+    its cycles ``first``..``last``: the page then starts from the machine as it stood before
+    ``first`` (from the trace's snapshots and the reference machine) and shows the trace's own
+    cycle numbers."""
     machine = ix.machine()
     prompt_ids: dict[str, int] = {}
     answer_ids: dict[str, int] = {}
@@ -97,8 +105,10 @@ def from_trace(ix, progress=None) -> str:
     prompt_of: list[int] = []
     answer_of: list[int] = []
     ms: list[float] = []
-    n = len(ix)
-    for k in range(1, n + 1):
+    total = len(ix)
+    last = total if last is None else min(last, total)
+    n = max(0, last - first + 1)
+    for k in range(first, last + 1):
         rec = ix.cycle(k)
         p = prompt_ids.get(rec["prompt"])
         if p is None:
@@ -115,12 +125,17 @@ def from_trace(ix, progress=None) -> str:
         answer_of.append(a)
         ms.append(float(rec["ms"]))
         if progress is not None:
-            progress(k, n)
+            progress(k - first + 1, n)
     boot = _boot(ix.header)
     head = ix.header
     title = f"{head['program'].get('name') or ix.path} on {head['backend'].get('name')}"
+    window = None
+    if first > 1:
+        state, head_cell, cells = ix.config_before(first)
+        window = {"first": first, "total": total, "state": state, "head": head_cell,
+                  "cells": [[c, sym] for c, sym in sorted(cells.items())]}
     return page(title, machine, boot, prompts, answers, writes, prompt_of, answer_of, ms,
-                ix.divergence, ix.end, f"trace {ix.path}")
+                ix.divergence, ix.end, f"trace {ix.path}", window)
 
 
 def from_program(program, max_steps: int) -> str:
