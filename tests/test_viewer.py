@@ -165,3 +165,20 @@ def test_trace_show_and_stats(u15_trace, diverged_trace):
     out = subprocess.run([sys.executable, "-m", "mannsim", "trace", "show", str(diverged_trace),
                           "--steps", "499:"], capture_output=True, text=True, check=True)
     assert "divergence:" in out.stdout and "✗" in out.stdout
+
+
+def test_viewer_opens_a_compact_trace_at_its_last_cycle_from_a_snapshot(tmp_path):
+    from mannsim.trace.compact import SNAP_EVERY
+    path = tmp_path / "succ.jsonl.zst"
+    prog = compile_program(load(str(PROGRAMS / "compiled" / "unary_successor.u15_2.tm")),
+                           DIALECT)
+    n = SNAP_EVERY + 50
+    Computer(prog, load_backend("symbolic"), trace=str(path), memo=True, max_steps=n).run()
+    with TraceIndex(str(path)) as ix:
+        rec = ix.cycle(n)
+
+    def last(t):
+        assert f"cycle {n:,} / {n:,}" in t["title"]
+        assert f"state {rec['state']}" in t["status"] and f"head {rec['head']}" in t["status"]
+        assert "✓" in t["check"]
+    run_pilot(path, [(["end"], last)])
