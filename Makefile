@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.mannsim-installed
 
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup run test bench fuzz clean
+.PHONY: setup run test test-fast lint bench fuzz clean
 
 setup: $(STAMP)
 
@@ -23,8 +23,15 @@ run: setup
 	mkdir -p traces
 	$(BIN)/mannsim run programs/u15_2.tm --backend hf --trace traces/u15_2.jsonl.zst
 
-test: setup
+lint: setup
+	$(BIN)/ruff check mannsim tests benchmarks fuzz
+
+test: lint
 	$(BIN)/python -m pytest -q
+
+# the core (memory, programs, simulator, formats, computer, verify, U15,2 chain) in about 30 s
+test-fast: lint
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
 	$(BIN)/python -m benchmarks

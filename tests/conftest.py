@@ -30,6 +30,19 @@ def u15_vector():
     return {"program": program, "data": data, "final_from_294": final, "steps": 39065, "head": 295}
 
 
+#: Test modules that load a model, drive a browser, start servers or run long properties: all
+#: ``slow`` (``make test-fast`` leaves them out; ``make test`` runs everything).
+SLOW_MODULES = {"test_backends", "test_chain", "test_compact", "test_differential", "test_eval",
+                "test_hardening", "test_hostile", "test_html", "test_model", "test_plot",
+                "test_train", "test_trust", "test_usability", "test_viewer"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def u15():
     return u15_vector()

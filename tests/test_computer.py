@@ -23,6 +23,7 @@ def program(name):
     return compile_program(load(str(PROGRAMS / name)), DIALECT)
 
 
+@pytest.mark.slow
 def test_u15_2_test_vector_through_the_memory_loop(tmp_path, u15):
     trace = tmp_path / "u15.jsonl"
     report = Computer(program("u15_2.tm"), load_backend("symbolic"), trace=str(trace)).run()
@@ -106,6 +107,7 @@ def test_resume_after_a_divergence_retries_from_the_last_good_cycle(tmp_path):
     assert report.steps == 6 and report.cells == {-2: "1", -1: "1", 0: "1", 1: "1"}
 
 
+@pytest.mark.slow
 def test_sigkill_at_a_random_cycle_then_resume(tmp_path):
     rng = random.Random()
     full = tmp_path / "full.jsonl"
@@ -132,6 +134,7 @@ def test_sigkill_at_a_random_cycle_then_resume(tmp_path):
     assert len(read_trace(str(cut)).cycles) == 60000
 
 
+@pytest.mark.slow
 def test_interrupt_keeps_a_valid_resumable_trace(tmp_path):
     trace = tmp_path / "t.jsonl"
     backend = FaultyBackend("none", at=-1)
@@ -186,6 +189,7 @@ def test_run_json_fields(tmp_path):
     assert data["diverged"] is False and data["cycles"] == 22 and data["backend"] == "symbolic"
 
 
+@pytest.mark.slow
 def test_memo_answers_repeats_from_cache(tmp_path):
     trace = tmp_path / "t.jsonl"
     report = Computer(program("u15_2.tm"), load_backend("symbolic"), trace=str(trace), memo=True).run()

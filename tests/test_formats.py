@@ -30,7 +30,8 @@ def test_standard_round_trip(std):
 
 
 def test_standard_keeps_undefined_and_halt_letters():
-    u15 = "0RB1RA_1RC1RA_0LG0LE_0LF1LE_1RA1LD_1LD1LD_0LH1LG_1LI1LG_0RA1LJ_1LK---_0RL1RN_0RM1RL_0LB1RL_0LC0RO_0RN1RN"
+    u15 = ("0RB1RA_1RC1RA_0LG0LE_0LF1LE_1RA1LD_1LD1LD_0LH1LG_1LI1LG_0RA1LJ_1LK---_0RL1RN_0RM1RL_0LB1RL"
+           "_0LC0RO_0RN1RN")
     m = parse(u15, "std")
     assert m.transition("J", "1") is None and len(m.transitions) == 29
     assert dump(m, "std") == u15
@@ -147,6 +148,7 @@ def test_malformed_inputs_name_file_and_line(tmp_path, fmt, text, line, words):
     assert "\n" not in message
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line_exit_2(tmp_path):
     bad = tmp_path / "bad.tm"
     bad.write_text("A 0 1 R B\nA 0 1 Q B\n")

@@ -124,6 +124,7 @@ VALUES = st.text(alphabet="@[]ijx01-b \n", max_size=8) | st.sampled_from(
 @settings(max_examples=1500, deadline=None)
 @given(template=st.lists(PIECES, max_size=12).map("".join),
        values=st.dictionaries(st.sampled_from(["i", "x", "j", "boot", "0", "1", "-1", "b"]), VALUES))
+@pytest.mark.slow
 def test_fast_renderer_equals_the_papers_passes(template, values):
     mem = Memory(values, default="0")
     try:

@@ -59,7 +59,8 @@ def test_more_symbols_get_one_override_per_symbol():
 
 def test_symbolic_reads_only_the_prompt():
     # a prompt written by hand, with no program behind it
-    prompt = 'result = " op="%[X]" "\nif a==b then result = " op="%[Y]" "\nif b==b then result = " op="%[Z]" "\n$result\n'
+    prompt = ('result = " op="%[X]" "\nif a==b then result = " op="%[Y]" "\n'
+              'if b==b then result = " op="%[Z]" "\n$result\n')
     assert answer(prompt) == '" op="%[Z]" "'
     assert answer("not an instruction") == ""
     assert answer('result = " x "\nif broken\n$result\n') == ""

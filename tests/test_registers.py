@@ -109,6 +109,7 @@ def test_a_trace_with_an_unknown_policy_is_refused_in_one_line(tmp_path):
     assert "program.keys is not a key policy" in out.stderr
 
 
+@pytest.mark.slow
 def test_certificates_record_the_policy_and_check_compiles_with_it(tmp_path):
     m = load(str(PROGRAMS / "palindrome.tm"))
     sym = load_backend("symbolic")

@@ -40,7 +40,7 @@ def test_batches_depend_on_seed_and_step_only():
     assert first[0] != first[1]
     for ids, labels in first[0]:
         assert len(ids) == len(labels) <= 400
-        assert any(l != -100 for l in labels)
+        assert any(label != -100 for label in labels)
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ def random_system(rng):
     return Bitag(a, e, prods, tuple(word)).validate()
 
 
+@pytest.mark.slow
 def test_random_bitag_systems_through_u15_2():
     rng = random.Random(7)
     halting = checked = 0
@@ -107,6 +108,7 @@ def test_compiled_examples(name):
     assert decode(system, result.cells) == word
 
 
+@pytest.mark.slow
 def test_decode_from_the_trace_of_a_run(tmp_path):
     trace = tmp_path / "t.jsonl"
     src = str(PROGRAMS / "bitag" / "test_vector.bitag")

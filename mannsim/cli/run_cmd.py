@@ -124,7 +124,8 @@ def print_report(console, report, machine, label, backend_name, trace):
     rate = (report.cycles - report.resumed_from) / report.elapsed if report.elapsed else 0
     if report.resumed_from:
         console.print(f"  resumed after {report.resumed_from:,} recorded cycles, each re-checked")
-    console.print(f"  cycles {report.cycles:,}   steps {report.steps:,}   state {escape(str(report.state))}   "
+    console.print(f"  cycles {report.cycles:,}   steps {report.steps:,}   "
+                  f"state {escape(str(report.state))}   "
                   f"head {report.head}   checks passed {report.checks:,}   "
                   f"time {report.elapsed:.2f} s ({rate:,.0f} cycles/s)")
     if report.cached:

@@ -199,7 +199,8 @@ class Machine:
     def _key(self):
         """What makes two machines equal: the same table, names and tape (order of listing aside)."""
         return (
-            tuple(sorted(self.states)), tuple(sorted(self.symbols)), self.blank, self.start, tuple(sorted(self.halt_states)),
+            tuple(sorted(self.states)), tuple(sorted(self.symbols)), self.blank, self.start,
+            tuple(sorted(self.halt_states)),
             tuple(sorted((k, (t.write, t.move, t.next)) for k, t in self.transitions.items())),
             self.tape, self.head,
         )

@@ -6,7 +6,8 @@ output is data that is parsed, never evaluated.
 Names. The paper's names are ``\\w+``; mannsim also allows ``-`` inside a name (``[\\w-]+``), so
 negative tape cells (``@[-1]``, ``%[i]`` = ``-1``) and hyphenated state names (``halt-accept``)
 work. Names are ASCII (``re.ASCII``): a digit is one of 0-9, so a key that looks like a cell
-number is one, and a tape cell's key is a canonical decimal (:data:`CELL_KEY`). A label in an update must end in a word character, so ``i-=1`` is label ``i``.
+number is one, and a tape cell's key is a canonical decimal (:data:`CELL_KEY`). A label in an
+update must end in a word character, so ``i-=1`` is label ``i``.
 
 Semantics (in the order the computer applies them):
 

@@ -3,7 +3,8 @@
 Records (each a JSON object on its own line, told apart by ``"t"``):
 
 - ``header`` (first line): format name and version, mannsim version, program (name, path,
-  ``machine``: the canonical JSON form, ``sha256`` of it), dialect (name, sha256), backend identity and decoding settings,
+  ``machine``: the canonical JSON form, ``sha256`` of it, ``keys``: the key policy), dialect
+  (name, sha256), backend identity and decoding settings,
   limits, creation time.
 - ``prompt``: ``hash`` and full ``text`` of a prompt, written once, before the first cycle that
   uses it.

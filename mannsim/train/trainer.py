@@ -122,9 +122,9 @@ def to_tensors(seqs, pad_id):
     ids = torch.full((len(seqs), width), pad_id)
     labels = torch.full((len(seqs), width), -100)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for k, (i, l) in enumerate(seqs):
+    for k, (i, lab) in enumerate(seqs):
         ids[k, :len(i)] = torch.tensor(i)
-        labels[k, :len(l)] = torch.tensor(l)
+        labels[k, :len(lab)] = torch.tensor(lab)
         mask[k, :len(i)] = 1
     return ids, labels, mask
 

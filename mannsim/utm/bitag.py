@@ -53,7 +53,7 @@ class Bitag:
                 if len(rhs) not in (2, 3) or rhs[-1] not in self.e or any(s not in self.a for s in rhs[:-1]):
                     raise BitagError(f"production {ej} {ai} -> {' '.join(rhs)} must be 'ak em' or "
                                      "'ak al em'", self.path)
-        for (ej, ai) in self.productions:
+        for (ej, _ai) in self.productions:
             if ej == self.halting:
                 raise BitagError(f"the halting symbol {ej} has a production", self.path)
         return self

@@ -43,11 +43,11 @@ def encode_rule(system: Bitag, ej: str, ai: str) -> str:
         if m < h:
             return _rep("cb", 5) + _rep("cc", 8 * m * q) + sep + _rep("cc", 8 * k - 5)
         return _rep("cb", 3) + sep + _rep("cc", 8 * h * q + 3) + sep + _rep("cc", 8 * k - 5)
-    k, l = idx_a
+    k, second = idx_a
     if m < h:
-        return (_rep("cb", 3) + _rep("cc", 8 * m * q) + sep + _rep("cc", 8 * l - 5) + sep
+        return (_rep("cb", 3) + _rep("cc", 8 * m * q) + sep + _rep("cc", 8 * second - 5) + sep
                 + _rep("cc", 8 * k - 5))
-    return ("cb" + sep + _rep("cc", 8 * h * q + 3) + sep + _rep("cc", 8 * l - 5) + sep
+    return ("cb" + sep + _rep("cc", 8 * h * q + 3) + sep + _rep("cc", 8 * second - 5) + sep
             + _rep("cc", 8 * k - 5))
 
 

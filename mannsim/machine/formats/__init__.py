@@ -50,7 +50,7 @@ def parse(text: str, fmt: str, path: str | None = None) -> Machine:
     try:
         return FORMATS[fmt][0](text, path)
     except MachineError as e:
-        raise e.located(path)
+        raise e.located(path) from None
 
 
 def dump(machine: Machine, fmt: str) -> str:

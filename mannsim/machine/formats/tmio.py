@@ -104,7 +104,7 @@ def parse(text: str, path: str | None = None) -> Machine:
     try:
         doc = _load(text)
     except FormatError as e:
-        raise e.located(path)
+        raise e.located(path) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
