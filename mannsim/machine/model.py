@@ -177,9 +177,6 @@ class Machine:
     def transition(self, state: str, symbol: str) -> Transition | None:
         return self.transitions.get((state, symbol))
 
-    def is_halting(self, state: str, symbol: str) -> bool:
-        return (state, symbol) not in self.transitions
-
     @property
     def word_symbols(self) -> bool:
         """True when some symbol is longer than one character (tapes are then space-separated)."""

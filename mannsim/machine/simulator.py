@@ -60,10 +60,6 @@ class Result:
     def nonblank(self) -> int:
         return len(self.cells)
 
-    def window(self, radius: int = 20) -> list[tuple[int, str]]:
-        blank = self.machine.blank
-        return [(c, self.cells.get(c, blank)) for c in range(self.head - radius, self.head + radius + 1)]
-
     def as_dict(self) -> dict:
         return {
             "steps": self.steps, "halted": self.halted,

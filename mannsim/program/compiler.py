@@ -2,7 +2,6 @@
 and read machine configurations back out of any MEMORY."""
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -67,8 +66,6 @@ class Program:
         for q in machine.states:  # states with identical texts behave identically; first wins
             self.state_of_text.setdefault(self.texts[q], q)
         self.state_of_key = {k: q for q, k in self.keys.items()}
-        self.digest = hashlib.sha256(
-            "\0".join([dialect.digest] + [self.texts[q] for q in machine.states]).encode()).hexdigest()
 
     # -- naming -------------------------------------------------------------------------
     def _state_keys(self) -> dict[str, str]:
