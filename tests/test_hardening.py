@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +15,7 @@ from helpers import FaultyBackend
 from mannsim.backends.base import Completion
 from mannsim.computer import Computer
 from mannsim.machine import load
-from mannsim.memory import MAX_KEYS, Memory, MemoryError_, apply_answer
+from mannsim.memory import MAX_KEYS, MAX_VALUE, Memory, MemoryError_, apply_answer
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import read_trace
 
@@ -61,11 +62,16 @@ def test_any_answer_is_data_not_a_crash(answers):
 
 def test_huge_values_and_key_floods_are_refused():
     mem = Memory({"i": "0"})
-    try:
-        apply_answer(" ".join(f'{k}="1"' for k in range(1000)), mem)
-    except MemoryError_:
-        raise AssertionError("1000 keys are within the cap") from None
+    apply_answer(" ".join(f'{k}="1"' for k in range(1000)), mem)  # within the cap
     assert len(mem) == 1001 and MAX_KEYS > 1001
+    # a flood past the cap is refused whole: nothing of it is written
+    full = Memory({str(k): "1" for k in range(MAX_KEYS - 5)})
+    with pytest.raises(MemoryError_, match=f"more than {MAX_KEYS} keys"):
+        apply_answer(" ".join(f'x{k}="1"' for k in range(10)), full)
+    assert len(full) == MAX_KEYS - 5 and "x0" not in full
+    # a value past its cap is refused too
+    with pytest.raises(MemoryError_):
+        apply_answer('v="' + "a" * (MAX_VALUE + 1) + '"', Memory({"i": "0"}))
     report = Computer(PROG, FaultyBackend("oversized", at=1)).run()
     assert report.reason == "divergence"
 
