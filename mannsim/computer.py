@@ -68,6 +68,20 @@ class RunReport:
     def diverged(self) -> bool:
         return self.divergence is not None
 
+    def as_dict(self, machine) -> dict:
+        """The report as ``run --json`` prints it (``machine`` spells the tape)."""
+        tape, start = machine.span_text(self.cells)
+        d = self.divergence
+        return {
+            "steps": self.steps, "cycles": self.cycles, "halted": self.halted,
+            "reason": self.reason, "final_state": self.state, "head": self.head,
+            "tape": tape, "tape_start": start, "nonblank": len(self.cells),
+            "checks": self.checks, "diverged": d is not None,
+            "divergence_step": d.cycle if d else None, "divergence": d.as_dict() if d else None,
+            "cached": self.cached, "seconds": round(self.elapsed, 6), "error": self.error,
+            "resumed_from": self.resumed_from,
+        }
+
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -254,19 +254,9 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
     finally:
         backend.close()
     if as_json:
-        tape, start = machine.span_text(report.cells)
-        d = report.divergence
-        click.echo(json.dumps({
-            "steps": report.steps, "cycles": report.cycles, "halted": report.halted,
-            "reason": report.reason, "final_state": report.state, "head": report.head,
-            "tape": tape, "tape_start": start, "nonblank": len(report.cells),
-            "backend": backend_name, "program": label,
-            "dialect": comp.program.dialect.name, "checks": report.checks,
-            "diverged": d is not None, "divergence_step": d.cycle if d else None,
-            "divergence": d.as_dict() if d else None, "cached": report.cached,
-            "seconds": round(report.elapsed, 6), "trace": trace, "error": report.error,
-            "resumed_from": report.resumed_from,
-        }))
+        click.echo(json.dumps({**report.as_dict(machine), "backend": backend_name,
+                               "program": label, "dialect": comp.program.dialect.name,
+                               "trace": trace}))
     else:
         print_report(console, report, machine, label, backend_name, trace)
     if report.reason == "divergence":
