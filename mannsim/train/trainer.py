@@ -36,10 +36,13 @@ import torch
 
 from ..machine import load
 from ..program import compile_program, load_dialect
+from ..resources import data_dir
 from .data import blocks, held_out_rows, random_machine
 from .tokenizer import train_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+#: programs/ as installed (inside the package from a wheel) or in the source tree
+PROGRAMS = data_dir("programs") or ROOT / "programs"
 
 
 def build_sequence(rng, stream, tok, boot_ids, boot_labels, max_len, boot_prob):
@@ -81,7 +84,7 @@ def _worker_init(tok_dir: str, dialects: list[str], opts: dict) -> None:
     tok = AutoTokenizer.from_pretrained(tok_dir)
     ds = [load_dialect(d) for d in dialects]
     _W.update(tok=tok, dialect=ds[0], opts=opts,
-              held=held_out_rows(ds[0], ROOT / "programs"),
+              held=held_out_rows(ds[0], PROGRAMS),
               boots=[boot_with_labels(tok, d.boot) for d in ds])
 
 
@@ -133,7 +136,7 @@ def to_tensors(seqs, pad_id):
 
 def program_cases(dialect):
     cases = []
-    for path in sorted((ROOT / "programs").glob("*.tm")):
+    for path in sorted(PROGRAMS.glob("*.tm")):
         prog = compile_program(load(str(path)), dialect)
         cases += [(path.stem, c.prompt, c.answer) for c in prog.cases()]
     return cases
@@ -235,7 +238,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     names = args.dialect.split(",")
     dialect = load_dialect(names[0])
-    held = held_out_rows(dialect, ROOT / "programs")
+    held = held_out_rows(dialect, PROGRAMS)
     if args.init:
         tok_dir = args.init
         tok = AutoTokenizer.from_pretrained(tok_dir)
@@ -271,7 +274,13 @@ def main(argv=None):
     val = encode_cases(tok, validation_cases(dialect, args.val_seed, args.val_machines,
                                              args.long_names, args.name_max, args.symbols_max))
     eval_batch = 64 if device == "cuda" else 16
-    log = open(out / "train_log.jsonl", "a")
+    with open(out / "train_log.jsonl", "a") as log:
+        return _train(args, model, tok, opt, sched, device, out, t0, log, cases, val, held,
+                      n_params, tok_dir, names, eval_batch)
+
+
+def _train(args, model, tok, opt, sched, device, out, t0, log, cases, val, held, n_params,
+           tok_dir, names, eval_batch) -> int:
     print(f"device {device}, {n_params:,} parameters, vocab {len(tok)}, {len(held)} held-out rows, "
           f"{len(val)} validation cases, {len(cases)} program cases", flush=True)
     best = -1
