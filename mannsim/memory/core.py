@@ -76,6 +76,8 @@ class Renderer:
     """
 
     _PIECE = re.compile(r"@\[@\[(" + NAME + r")\]\]|@\[(" + NAME + r")\]", _A)
+    #: the kinds of a plan's pieces
+    LITERAL, REF, DOUBLE_REF = 0, 1, 2
 
     def __init__(self, memory: Memory):
         self.memory = memory
@@ -89,14 +91,14 @@ class Renderer:
             if "@" in lit:
                 return None
             if lit:
-                plan.append((0, lit))
-            plan.append((2, m.group(1)) if m.group(1) else (1, m.group(2)))
+                plan.append((self.LITERAL, lit))
+            plan.append((self.DOUBLE_REF, m.group(1)) if m.group(1) else (self.REF, m.group(2)))
             pos = m.end()
         lit = text[pos:]
         if "@" in lit:
             return None
         if lit:
-            plan.append((0, lit))
+            plan.append((self.LITERAL, lit))
         return plan
 
     def _is_inert(self, value: str) -> bool:
@@ -120,12 +122,13 @@ class Renderer:
         mem = self.memory
         get, default = mem.get, mem.default
         out = []
+        literal, double_ref = self.LITERAL, self.DOUBLE_REF
         for kind, arg in plan:
-            if kind == 0:
+            if kind == literal:
                 out.append(arg)
                 continue
             value = get(arg, default)
-            if kind == 2:
+            if kind == double_ref:
                 if not _NAME_FULL.fullmatch(value):
                     return _passes(text, mem)
                 value = get(value, default)
