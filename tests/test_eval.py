@@ -96,3 +96,38 @@ def test_eval_counts_machines_and_cases_and_fails_with_exit_1():
                           "--threads", "1", "--distribution", "large", "--no-programs", "-d",
                           "schuurmans"], capture_output=True, text=True)
     assert out.returncode in (0, 1) and "large" in out.stdout
+
+
+def test_eval_compiles_with_the_key_policy_it_names():
+    """--keys names puts the state names into the prompts (measuring a model's copying);
+    the default, registers, puts short keys; the card says which."""
+    seen = {}
+
+    class Recording:
+        name = "symbolic"
+
+        def identity(self):
+            return {"name": "symbolic", "model": None, "weights": None, "decoding": {}}
+
+        def complete(self, prompts):
+            seen.setdefault(policy, []).extend(prompts)
+            return [Completion(perfect(p)) for p in prompts]
+
+    for policy in ("registers", "names"):
+        (cell,) = evaluate(Recording(), [DIALECT], ["human"], 3, seed=5, programs=False,
+                           keys=policy)
+        assert cell.cases_passed == cell.cases > 0
+    machines = [random_machine("human", random.Random("5:human")) for _ in range(1)]
+    long_names = [q for q in machines[0].states if len(q) > 2]
+    assert long_names
+    assert any(f"%[{q}]" in p for p in seen["names"] for q in long_names)
+    assert not any(f"%[{q}]" in p for p in seen["registers"] for q in long_names)
+
+
+def test_eval_card_records_the_key_policy(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mannsim", "eval", "-n", "2", "--no-programs",
+                          "--distribution", "human", "--keys", "names", "--json", "-"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    card = json.loads(out.stdout)
+    assert card["keys"] == "names" and "names keys" in card["title"]
