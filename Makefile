@@ -25,6 +25,7 @@ run: setup
 
 lint: setup
 	$(BIN)/ruff check mannsim tests benchmarks fuzz
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -q

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..errors import MachineError
 from ..limits import MAX_NAME, MAX_STATES, MAX_SYMBOLS, MAX_TABLE, MAX_TAPE_CELLS, MAX_TAPE_SPAN
@@ -102,7 +102,7 @@ class Machine:
         self.tape = tuple(tape)
         self.head = head
         self.transitions = MappingProxyType(dict(transitions))
-        self._hash = None
+        self._hash: int | None = None
         self._validate(locations or {})
         self._frozen = True
 
@@ -220,9 +220,9 @@ class Machine:
                 f"symbols={self.symbols!r}, start={self.start!r})")
 
     # -- derived machines ----------------------------------------------------------------
-    def replace(self, **changes) -> "Machine":
+    def replace(self, **changes: Any) -> "Machine":
         """A copy with some fields changed (validated again)."""
-        fields = dict(
+        fields: dict[str, Any] = dict(
             states=self.states, symbols=self.symbols, blank=self.blank, start=self.start,
             transitions=self.transitions, halt_states=self.halt_states, tape=self.tape,
             head=self.head, name=self.name, path=self.path,

@@ -81,10 +81,10 @@ class Renderer:
 
     def __init__(self, memory: Memory):
         self.memory = memory
-        self._plans: dict[str, list | None] = {}
+        self._plans: dict[str, list[tuple[int, str]] | None] = {}
         self._inert: dict[int, tuple[str, bool]] = {}
 
-    def _compile(self, text: str):
+    def _compile(self, text: str) -> list[tuple[int, str]] | None:
         plan, pos = [], 0
         for m in self._PIECE.finditer(text):
             lit = text[pos:m.start()]
@@ -114,8 +114,9 @@ class Renderer:
         return inert
 
     def __call__(self, text: str) -> str:
-        plan = self._plans.get(text, False)
-        if plan is False:
+        if text in self._plans:
+            plan = self._plans[text]
+        else:
             plan = self._plans[text] = self._compile(text) if len(self._plans) < 4096 else None
         if plan is None:
             return _passes(text, self.memory)

@@ -3,6 +3,7 @@ and read machine configurations back out of any MEMORY."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..machine.model import Machine
@@ -96,7 +97,7 @@ class Program:
 
     def _symbol_codes(self) -> dict[str, str]:
         codes, used = {}, set()
-        free = iter(())
+        free: Iterator[str] = iter(())
         if self.key_policy == "registers":  # one character, not a symbol of the machine
             taken = set(self.machine.symbols)
             free = (c for c in _SHORT_CODES if c not in taken)
@@ -167,7 +168,7 @@ class Program:
 
     def state_of(self, memory: Memory) -> str | None:
         """The state a MEMORY is in (``None`` if ``op`` is no instruction of this program)."""
-        op = memory.get("op")
+        op = memory.get("op", "")
         if op == HALT:
             if self.named_halts:
                 return self.state_of_key.get(memory.get("halted", ""))

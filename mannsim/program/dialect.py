@@ -31,7 +31,7 @@ class Dialect:
 
 
 def available() -> list[str]:
-    names = set()
+    names: set[str] = set()
     for base in SEARCH_PATH:
         if base.is_dir():
             names.update(p.name for p in base.iterdir() if (p / "dialect.toml").is_file())

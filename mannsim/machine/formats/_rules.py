@@ -54,10 +54,11 @@ def expand_rules(rules: list[Rule], states: list[str], symbols: list[str], halt_
         if q in halt_states:
             continue
         for s in symbols:
-            rule = (by_key.get((q, s)) or by_key.get((q, WILDCARD)) or by_key.get((WILDCARD, s))
-                    or by_key.get((WILDCARD, WILDCARD)))
-            if rule is None:
+            found = (by_key.get((q, s)) or by_key.get((q, WILDCARD)) or by_key.get((WILDCARD, s))
+                     or by_key.get((WILDCARD, WILDCARD)))
+            if found is None:
                 continue
+            rule = found
             write = s if rule.write == WILDCARD else rule.write
             nxt = q if rule.next == WILDCARD else rule.next
             transitions[(q, s)] = Transition(write, rule.move, nxt)

@@ -46,7 +46,8 @@ def parse(text: str, path: str | None = None) -> Machine:
     if not rules:
         raise FormatError("no rules found", path, 1)
 
-    tape, head = [], 0
+    tape: list[str] = []
+    head = 0
     if tape_text:
         check_tape_length(len(tape_text), path)
         if tape_text.count("*") > 1:

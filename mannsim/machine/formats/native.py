@@ -31,9 +31,9 @@ def parse(text: str, path: str | None = None) -> Machine:
         line = strip_comment(raw).strip()
         if not line:
             continue
-        head, sep, rest = line.partition(":")
-        key = head.strip().lower()
-        if sep and key in DIRECTIVES and " " not in head.strip():
+        lead, sep, rest = line.partition(":")
+        key = lead.strip().lower()
+        if sep and key in DIRECTIVES and " " not in lead.strip():
             if key in directives:
                 raise FormatError(f"'{key}:' given twice (first on line {directives[key][1]})",
                                   path, lineno)

@@ -44,7 +44,7 @@ def parse(text: str, path: str | None = None) -> Machine:
             cell = row[3 * si: 3 * si + 3]
             if cell == "---":
                 continue
-            write, move, nxt = cell
+            write, move, nxt = cell[0], cell[1], cell[2]
             if int(write) >= k:
                 raise FormatError(f"cell {cell!r} of row {LETTERS[qi]} writes symbol {write}, "
                                   f"but rows have {k} symbols", path, 1)

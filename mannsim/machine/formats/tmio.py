@@ -137,7 +137,9 @@ def parse(text: str, path: str | None = None) -> Machine:
     raw_input = "" if raw_input is None else str(raw_input)
     check_tape_length(len(raw_input), path, lines.get("input"))
     tape = list(raw_input)
-    transitions, locations, halt_states = {}, {}, []
+    transitions: dict[tuple[str, str], Transition] = {}
+    locations: dict[tuple[str, str], int] = {}
+    halt_states: list[str] = []
     for q_key, rules in table.items():
         q = str(q_key)
         if rules is None:
@@ -160,7 +162,8 @@ def parse(text: str, path: str | None = None) -> Machine:
                 if (q, read) in transitions:
                     raise FormatError(f"state {q!r} has two instructions for {read!r}", path, line)
                 transitions[(q, read)] = Transition(write, move, nxt)
-                locations[(q, read)] = line
+                if line is not None:
+                    locations[(q, read)] = line
     for c in tape:
         if c not in symbols:
             symbols.append(c)
