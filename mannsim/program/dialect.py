@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import MannsimError
 
 _HERE = Path(__file__).resolve().parent.parent
+#: the same places as resources.data_dir("prompts"): inside the package, then the source tree
 #: Where dialect folders are looked for: inside the installed package, then the source tree.
 SEARCH_PATH = (_HERE / "prompts", _HERE.parent / "prompts")
 FIELDS = ("instruction", "default_line", "override_line", "step", "halt", "halt_named",

@@ -112,14 +112,12 @@ def decode(system: Bitag, cells: dict[int, str]) -> tuple[str, ...]:
 
 def u15_machine():
     """U15,2 as shipped in programs/u15_2.tm (the one source of its transition table)."""
-    from pathlib import Path
-
     from ..machine import load
-    here = Path(__file__).resolve().parent.parent
-    for base in (here / "programs", here.parent / "programs"):
-        if (base / "u15_2.tm").is_file():
-            return load(str(base / "u15_2.tm"))
-    raise BitagError("programs/u15_2.tm is not installed")
+    from ..resources import find_program
+    path = find_program("u15_2")
+    if path is None:
+        raise BitagError("programs/u15_2.tm is not installed")
+    return load(path)
 
 
 def compile_bitag(system: Bitag):
