@@ -174,7 +174,8 @@ class Computer:
             hit = self.memo.get(prompt)
             if hit is not None:
                 self.cached += 1
-                return Completion(hit.text, hit.tokens_in, hit.tokens_out, 0.0, cached=True)
+                # no model call: no latency and no tokens (the first call counted them)
+                return Completion(hit.text, 0, 0, 0.0, cached=True)
         completion = self.backend.complete([prompt])[0]
         if self.memo is not None and len(self.memo) < 1 << 16:
             self.memo[prompt] = completion
