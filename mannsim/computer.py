@@ -408,6 +408,7 @@ class Computer:
                     prompts[(q, sym)] = digest
         base = tapeless_memory(prog)
         checked: set[tuple[str, str, str]] = set()
+        snap_at = set(ix.snapshot_cycles())
         for k in range(1, len(ix) + 1):
             rec = ix.cycle(k)
             if rec["check"] != "ok":
@@ -442,7 +443,7 @@ class Computer:
                                      f"{problem}", ix.path, ix.line_of(k))
             self.cycles += 1
             self.checks += 1
-            snap = ix.snapshots.get(self.cycles)
+            snap = ix.snapshot(self.cycles) if self.cycles in snap_at else None
             if snap is not None and snap != self._snapshot():
                 raise TraceError(f"the snapshot after cycle {self.cycles} is not the machine "
                                  "the cycles lead to", ix.path, ix.line_of(k))

@@ -91,7 +91,7 @@ def test_snapshots_let_a_view_start_near_any_cycle(tmp_path):
     Computer(p, load_backend("symbolic"), max_steps=2 * compact.SNAP_EVERY + 10, trace=str(path),
              memo=True).run()
     with TraceIndex(str(path)) as ix:
-        assert sorted(ix.snapshots) == [compact.SNAP_EVERY, 2 * compact.SNAP_EVERY]
+        assert ix.snapshot_cycles() == [compact.SNAP_EVERY, 2 * compact.SNAP_EVERY]
         state, head, cells = ix.config_before(2 * compact.SNAP_EVERY + 5)
         rec = ix.cycle(2 * compact.SNAP_EVERY + 5)
         assert (state, head) == (rec["state"], rec["head"])
@@ -221,24 +221,23 @@ def test_a_forged_snapshot_is_caught_by_resume(tmp_path):
     Computer(p, load_backend("symbolic"), max_steps=compact.SNAP_EVERY + 10, trace=str(path),
              memo=True).run()
     data, blocks = _blocks(path)
-    for b in blocks:
-        if b.kind != compact.META:
-            continue
-        lines = compact.decode_block(data, b, str(path))
-        if not lines[0].startswith(b'{"t":"snap"'):
-            continue
-        snap = json.loads(lines[0])
-        snap["tape"][0] = "1" if snap["tape"][0] == "0" else "0"
-        raw = (json.dumps(snap, separators=(",", ":")) + "\n").encode()
-        frame = zstandard.ZstdCompressor().compress(raw)
-        forged = data[:b.offset] + _index_of(compact.META, len(frame), len(raw), 1, 0, 0) + \
-            frame + data[b.end:]
-        path.write_bytes(forged)
-        break
-    else:
-        pytest.fail("no snapshot written")
+    snaps = [b for b in blocks if b.kind == compact.SNAP]
+    assert [b.first for b in snaps] == [compact.SNAP_EVERY]
+    b = snaps[0]
+    (line,) = compact.decode_block(data, b, str(path))
+    snap = json.loads(line)
+    snap["tape"][0] = "1" if snap["tape"][0] == "0" else "0"
+    raw = (json.dumps(snap, separators=(",", ":")) + "\n").encode()
+    frame = zstandard.ZstdCompressor().compress(raw)
+    path.write_bytes(data[:b.offset] + _index_of(compact.SNAP, len(frame), len(raw), 1, b.first,
+                                                 b.head) + frame + data[b.end:])
     with pytest.raises(TraceError, match="snapshot after cycle"):
         Computer.replayed(str(path), load_backend("symbolic"))
+    # a snapshot block whose index names another cycle than its record
+    path.write_bytes(data[:b.offset] + _index_of(compact.SNAP, b.size, b.raw_size, 1, b.first - 1,
+                                                 b.head) + data[b.offset + compact.HEAD_SIZE:])
+    with TraceIndex(str(path)) as ix, pytest.raises(TraceError, match="does not hold"):
+        ix.snapshot(b.first - 1)
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.zst"])

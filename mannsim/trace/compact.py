@@ -12,6 +12,8 @@ Two kinds of block:
 - ``meta``: any records but compact cycles: the header, ``prompt`` and ``case`` definitions,
   snapshots of the machine, a diverged cycle in full, ``divergence``, ``resume``, ``end``.
   A reader decodes every meta block when it opens the trace.
+- ``snap``: one ``snap`` record (the machine after ``first`` cycles), decoded only when a view
+  or a resume needs it, so opening a trace reads none of the tapes.
 - ``cycles``: compact cycle records only, ``{"t":"c","k":K}`` (cycle ``n`` is the previous
   one plus one; its state, symbol read, prompt, answer and parsed writes are those of the case
   ``K`` defined earlier; the head moves by the case's ``i`` update), with ``ms``, ``tin``,
@@ -45,7 +47,7 @@ _SKIP = struct.Struct("<II")
 #: kind, data frame's compressed size, its decompressed size, records, first cycle n, head
 BLOCK = struct.Struct("<BxxxIIIqq")
 _HEAD = HEAD_SIZE = _SKIP.size + BLOCK.size
-META, CYCLES = 1, 2
+META, CYCLES, SNAP = 1, 2, 3
 #: The most a block may decompress to (a header with a large machine fits; a bomb does not).
 MAX_BLOCK = 64 << 20
 #: Compact cycles per block, and seconds between two blocks.
@@ -89,6 +91,14 @@ class BlockWriter:
         self._meta.append(_line(record))
         self._block(META, self._meta, 0, 0)
         self._meta = []
+
+    def snapshot(self, record: dict) -> None:
+        """A ``snap`` record in a block of its own (its index names the cycle count)."""
+        self._pending_cycles_out()
+        if self._meta:
+            self._block(META, self._meta, 0, 0)
+            self._meta = []
+        self._block(SNAP, [_line(record)], record["cycles"], record["head"])
 
     def define(self, record: dict) -> None:
         """A definition (prompt, case) needed by the cycles that follow: it goes out in a meta
@@ -165,8 +175,8 @@ def scan_blocks(data, path: str, warnings: list[str], partial: bool = False) -> 
         if magic != SKIP_MAGIC or size != BLOCK.size:
             raise TraceError(f"not a compact mannsim trace block at byte {pos}", path)
         kind, csize, raw, records, first, head = BLOCK.unpack_from(data, pos + _SKIP.size)
-        if kind not in (META, CYCLES) or raw > MAX_BLOCK or records > raw or \
-                (kind == CYCLES and first < 1):
+        if kind not in (META, CYCLES, SNAP) or raw > MAX_BLOCK or records > raw or \
+                (kind == CYCLES and first < 1) or (kind == SNAP and (records != 1 or first < 0)):
             raise TraceError(f"invalid block index at byte {pos}", path)
         if partial:
             return [Block(pos, kind, csize, raw, records, first, head, line)]

@@ -63,8 +63,9 @@ class TraceIndex:
         self._count = 0
         self._cases: dict[int, tuple[dict, int]] = {}
         self._decoded: tuple[int, list[dict]] | None = None
-        #: the machine after N cycles, as compact traces record it (N -> snap record)
-        self.snapshots: dict[int, dict] = {}
+        #: the machine after N cycles, as compact traces record it: N -> its block (decoded
+        #: on demand by snapshot()) or its record
+        self._snaps: dict[int, object] = {}
         try:
             if self.compact:
                 self._scan_compact()
@@ -160,7 +161,12 @@ class TraceIndex:
             raise TraceError("not a mannsim trace (no header)", self.path, 1)
         for b in blocks:
             try:
-                if b.kind == compact.CYCLES:
+                if b.kind == compact.SNAP:
+                    if b.first > self._count:
+                        raise TraceError(f"a snapshot after cycle {b.first}, but only "
+                                         f"{self._count} precede it", self.path, b.line)
+                    self._snaps[b.first] = b
+                elif b.kind == compact.CYCLES:
                     if b.first != self._count + 1:
                         raise TraceError(f"a block of cycles starts at cycle {b.first}, after "
                                          f"cycle {self._count}", self.path, b.line)
@@ -198,9 +204,8 @@ class TraceIndex:
             rec["move"] = sum(d for label, d in rec["updates"] if label == "i")
             self._cases[rec["k"]] = (rec, lineno)
         elif kind == "snap":
-            if len(rec["tape"]) > 2 * MAX_TAPE_SPAN + 1:
-                raise TraceError("snapshot tape longer than the span cap", self.path, lineno)
-            self.snapshots[rec["cycles"]] = rec
+            _check_snap(rec, self.path, lineno)
+            self._snaps[rec["cycles"]] = rec
         elif kind == "c":
             raise TraceError("a compact cycle outside a block of cycles", self.path, lineno)
         elif kind == "cycle":
@@ -225,10 +230,28 @@ class TraceIndex:
                 count, obj = self._segs[-1]
                 self._segs[-1] = (min(count, keep - self._seg_first[-1] + 1), obj)
             self._count = keep
-            self.snapshots = {c: r for c, r in self.snapshots.items() if c <= keep}
+            self._snaps = {c: r for c, r in self._snaps.items() if c <= keep}
             self.divergence = self.end = None
         else:
             self._take(rec, 0, lineno)
+
+    def snapshot_cycles(self) -> list[int]:
+        """The cycle counts after which the trace records the machine (compact traces)."""
+        return sorted(self._snaps)
+
+    def snapshot(self, cycles: int) -> dict | None:
+        """The ``snap`` record after ``cycles`` cycles, validated, or None."""
+        found = self._snaps.get(cycles)
+        if found is None or isinstance(found, dict):
+            return found
+        (raw,) = compact.decode_block(self._data, found, self.path)
+        rec = parse_line(raw, found.line, self.path)
+        if rec["t"] != "snap" or rec["cycles"] != cycles:
+            raise TraceError("a snapshot block that does not hold its snapshot", self.path,
+                             found.line)
+        _check_snap(rec, self.path, found.line)
+        self._snaps[cycles] = rec
+        return rec
 
     def cases(self) -> dict[int, dict]:
         """A compact trace's cases (k -> case fields)."""
@@ -337,9 +360,9 @@ class TraceIndex:
             self._stepper = Stepper(self.machine())
             self._snapshots[0] = (self._stepper.state, self._stepper.head, dict(self._stepper.cells))
         target = k - 1
-        recorded = max((c for c in self.snapshots if c <= target), default=0)
+        recorded = max((c for c in self._snaps if c <= target), default=0)
         if recorded > max(s for s in self._snapshots if s <= target):
-            snap = self.snapshots[recorded]
+            snap = self.snapshot(recorded)
             cells = {snap["tape_start"] + i: sym for i, sym in enumerate(snap["tape"])}
             self._snapshots[recorded] = (snap["state"], snap["head"], cells)
         base = max(s for s in self._snapshots if s <= target)
@@ -454,6 +477,11 @@ def header_machine(header: dict, path: str | None, exact: bool = False):
     except MannsimError as e:
         raise TraceError(f"the program in the trace header is invalid: {e.message}", path,
                          1) from None
+
+
+def _check_snap(rec: dict, path: str | None, line: int) -> None:
+    if len(rec["tape"]) > 2 * MAX_TAPE_SPAN + 1:
+        raise TraceError("snapshot tape longer than the span cap", path, line)
 
 
 def _pairs(v, value) -> bool:

@@ -89,7 +89,9 @@ class TraceWriter:
 
     def _write_compact(self, record: dict) -> None:
         kind = record.get("t")
-        if kind == "cycle" and record.get("check") == "ok":
+        if kind == "snap":
+            self._blocks.snapshot(record)
+        elif kind == "cycle" and record.get("check") == "ok":
             self._blocks.cycle(self._compact_cycle(record) or record, record["n"],
                                record["head"])
         else:
