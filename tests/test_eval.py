@@ -131,3 +131,15 @@ def test_eval_card_records_the_key_policy(tmp_path):
     assert out.returncode == 0, out.stderr
     card = json.loads(out.stdout)
     assert card["keys"] == "names" and "names keys" in card["title"]
+
+
+def test_a_step_for_a_halt_is_a_wrong_branch_not_a_copy_error():
+    prog = compile_program(random_machine("human", random.Random(3)), DIALECT)
+    case = next(c for c in prog.cases() if c.answer.strip() != '" op="halt" "'
+                and "halt" not in c.answer)
+    from mannsim.verify import CaseResult
+    step_for_halt = CaseResult(case.states, case.symbols, case.prompt, '" op="halt" "',
+                               '" op="%[S]" %[i]="1" i+=1 "', False, False, "x", 0.0)
+    halt_for_step = CaseResult(case.states, case.symbols, case.prompt, case.answer,
+                               '" op="halt" "', False, False, "x", 0.0)
+    assert classify(step_for_halt) == classify(halt_for_step) == "wrong branch"
