@@ -1,0 +1,196 @@
+"""Reading compact traces (see :mod:`mannsim.trace.compact`): the part of :class:`TraceIndex`
+that scans block indexes, takes meta records, and expands blocks of compact cycles on demand."""
+from __future__ import annotations
+
+import bisect
+import re
+
+from ..limits import MAX_TAPE_SPAN
+from . import compact
+from .schema import TraceError, cycle_defaults, parse_line
+
+#: A compact cycle as mannsim writes it (anything else is parsed as JSON and validated).
+_SHORT = re.compile(rb'\{"t":"c","k":(\d{1,9})(?:,"ms":(\d{1,12}(?:\.\d{1,20})?(?:e-?\d{1,3})?))?'
+                    rb'(,"cached":true)?\}')
+
+
+class CompactReader:
+    """Mixed into :class:`~mannsim.trace.index.TraceIndex`, which provides the state (``path``,
+    ``strict``, ``_data``, ``_segs``, ``_seg_first``, ``_count``, ``_cases``, ``_snaps``,
+    ``prompts``, ``header``, ``warnings``, ``valid_end``) and ``_bad``, ``_take`` and
+    ``_parse_header``."""
+
+    def _scan_compact(self) -> None:
+        blocks = compact.scan_blocks(self._data, self.path, self.warnings)
+        if not blocks or blocks[0].kind != compact.META:
+            raise TraceError("not a mannsim trace (no header)", self.path, 1)
+        for b in blocks:
+            try:
+                if b.kind == compact.SNAP:
+                    if b.first > self._count:
+                        raise TraceError(f"a snapshot after cycle {b.first}, but only "
+                                         f"{self._count} precede it", self.path, b.line)
+                    self._snaps[b.first] = b
+                elif b.kind == compact.CYCLES:
+                    if b.first != self._count + 1:
+                        raise TraceError(f"a block of cycles starts at cycle {b.first}, after "
+                                         f"cycle {self._count}", self.path, b.line)
+                    self._seg_first.append(b.first)
+                    self._segs.append((b.records, b))
+                    self._count += b.records
+                else:
+                    try:
+                        lines = compact.decode_block(self._data, b, self.path)
+                    except TraceError:
+                        if b.line == 1:
+                            raise TraceError("not a mannsim trace (no header)", self.path,
+                                             1) from None
+                        raise
+                    for i, raw in enumerate(lines):
+                        lineno = b.line + i
+                        if lineno == 1:
+                            self.header = self._parse_header(raw)
+                            continue
+                        self._take_compact(parse_line(raw, lineno, self.path), lineno)
+            except TraceError as e:
+                if b.line == 1 or self._bad(e, e.line or b.line):
+                    if b.line == 1:
+                        raise
+                    break
+            self.valid_end = b.end
+
+    def _take_compact(self, rec: dict, lineno: int) -> None:
+        kind = rec["t"]
+        if kind == "case":
+            _check_case(rec, self.path, lineno)
+            if self.strict and rec["prompt"] not in self.prompts:
+                raise TraceError(f"case {rec['k']} names prompt {rec['prompt']}, which no "
+                                 "earlier record defines", self.path, lineno)
+            rec["move"] = sum(d for label, d in rec["updates"] if label == "i")
+            self._cases[rec["k"]] = (rec, lineno)
+        elif kind == "snap":
+            _check_snap(rec, self.path, lineno)
+            self._snaps[rec["cycles"]] = rec
+        elif kind == "c":
+            raise TraceError("a compact cycle outside a block of cycles", self.path, lineno)
+        elif kind == "cycle":
+            if rec["n"] != self._count + 1:
+                raise TraceError(f"cycle {rec['n']} is out of order (expected cycle "
+                                 f"{self._count + 1})", self.path, lineno)
+            if self.strict and rec["prompt"] not in self.prompts:
+                raise TraceError(f"cycle {rec['n']} names prompt {rec['prompt']}, which no "
+                                 "earlier record defines", self.path, lineno)
+            self._seg_first.append(rec["n"])
+            self._segs.append((1, (rec, lineno)))
+            self._count += 1
+        elif kind == "resume":
+            keep = rec["from"]
+            if keep > self._count:
+                raise TraceError(f"resume record keeps {keep} cycles, but only {self._count} "
+                                 "precede it", self.path, lineno)
+            while self._seg_first and self._seg_first[-1] > keep:
+                self._seg_first.pop()
+                self._segs.pop()
+            if self._segs:
+                count, obj = self._segs[-1]
+                self._segs[-1] = (min(count, keep - self._seg_first[-1] + 1), obj)
+            self._count = keep
+            self._snaps = {c: r for c, r in self._snaps.items() if c <= keep}
+            self.divergence = self.end = None
+        else:
+            self._take(rec, 0, lineno)
+
+    def snapshot_cycles(self) -> list[int]:
+        """The cycle counts after which the trace records the machine (compact traces)."""
+        return sorted(self._snaps)
+
+    def snapshot(self, cycles: int) -> dict | None:
+        """The ``snap`` record after ``cycles`` cycles, validated, or None."""
+        found = self._snaps.get(cycles)
+        if found is None or isinstance(found, dict):
+            return found
+        (raw,) = compact.decode_block(self._data, found, self.path)
+        rec = parse_line(raw, found.line, self.path)
+        if rec["t"] != "snap" or rec["cycles"] != cycles:
+            raise TraceError("a snapshot block that does not hold its snapshot", self.path,
+                             found.line)
+        _check_snap(rec, self.path, found.line)
+        self._snaps[cycles] = rec
+        return rec
+
+    def cases(self) -> dict[int, dict]:
+        """A compact trace's cases (k -> case fields)."""
+        return {k: {f: rec[f] for f in ("state", "read", "prompt", "answer", "writes",
+                                         "updates", "tin", "tout")}
+                for k, (rec, _) in self._cases.items()}
+
+    def _segment(self, k: int) -> tuple[int, int, object]:
+        if not 1 <= k <= len(self):
+            raise IndexError(k)
+        i = bisect.bisect_right(self._seg_first, k) - 1
+        count, obj = self._segs[i]
+        return self._seg_first[i], count, obj
+
+    def _expand(self, block) -> list[dict]:
+        """The cycle records of a block of cycles, compact ones expanded from their cases."""
+        if self._decoded is not None and self._decoded[0] == block.offset:
+            return self._decoded[1]
+        lines = compact.decode_block(self._data, block, self.path)
+        out: list[dict] = []
+        n, head = block.first, block.head
+        for i, raw in enumerate(lines):
+            lineno = block.line + i
+            short = _SHORT.fullmatch(raw)
+            if short is not None:  # the lines mannsim writes: parsed without json
+                k, ms, cached = int(short.group(1)), short.group(2), short.group(3) is not None
+                ms = float(ms) if ms is not None else 0.0
+                if not 0 <= ms < 1e12:
+                    raise TraceError("c record has an invalid 'ms'", self.path, lineno)
+                rec = {"k": k, "ms": ms, "cached": cached}
+            else:
+                rec = parse_line(raw, lineno, self.path)
+            if short is not None or rec["t"] == "c":
+                found = self._cases.get(rec["k"])
+                if found is None or found[1] > lineno:
+                    raise TraceError(f"cycle {n} names case {rec['k']}, which no earlier record "
+                                     "defines", self.path, lineno)
+                case = found[0]
+                # valid by construction: the case was validated when it was read
+                out.append({
+                    "t": "cycle", "n": n, "state": case["state"], "head": head,
+                    "read": case["read"], "prompt": case["prompt"], "answer": case["answer"],
+                    "writes": [[str(head) if key is None else key, v] for key, v in case["writes"]],
+                    "updates": case["updates"], "check": "ok", "ms": rec.get("ms", 0.0),
+                    "tin": rec.get("tin", case["tin"]), "tout": rec.get("tout", case["tout"]),
+                    "cached": rec.get("cached", False)})
+                head += case["move"]
+                n += 1
+                continue
+            if rec["t"] != "cycle" or rec["n"] != n:
+                raise TraceError(f"expected cycle {n} here", self.path, lineno)
+            _check_case({**rec, "writes": []}, self.path, lineno)
+            out.append(cycle_defaults(rec))
+            head = rec["head"] + sum(d for label, d in rec["updates"] if label == "i")
+            n += 1
+        self._decoded = (block.offset, out)
+        return out
+
+
+def _check_snap(rec: dict, path: str | None, line: int) -> None:
+    if len(rec["tape"]) > 2 * MAX_TAPE_SPAN + 1:
+        raise TraceError("snapshot tape longer than the span cap", path, line)
+
+
+def _pairs(v, value) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(p, list) and len(p) == 2 and value(p[1]) for p in v)
+
+
+def _check_case(rec: dict, path: str | None, line: int) -> None:
+    """The writes and updates of a case (or cycle) are [key, value] pairs of the right types."""
+    ok = _pairs(rec["writes"], lambda v: isinstance(v, str)) and all(
+        p[0] is None or isinstance(p[0], str) for p in rec["writes"]) and _pairs(
+        rec["updates"], lambda v: isinstance(v, int) and not isinstance(v, bool)) and all(
+        isinstance(p[0], str) for p in rec["updates"])
+    if not ok:
+        raise TraceError(f"{rec['t']} record has malformed writes or updates", path, line)
