@@ -74,7 +74,7 @@ def _zstd():
 
 # -- writing ----------------------------------------------------------------------------------
 class BlockWriter:
-    """Appends blocks to a compact trace; :meth:`write` takes records as dicts."""
+    """Appends blocks to a compact trace: meta records, definitions, snapshots and cycles."""
 
     def __init__(self, f, path: str):
         self._f, self.path = f, path
@@ -89,15 +89,11 @@ class BlockWriter:
         """A record that is not a compact cycle: written (with the cycles before it) now."""
         self._pending_cycles_out()
         self._meta.append(_line(record))
-        self._block(META, self._meta, 0, 0)
-        self._meta = []
+        self._meta_out()
 
     def snapshot(self, record: dict) -> None:
         """A ``snap`` record in a block of its own (its index names the cycle count)."""
-        self._pending_cycles_out()
-        if self._meta:
-            self._block(META, self._meta, 0, 0)
-            self._meta = []
+        self.flush()
         self._block(SNAP, [_line(record)], record["cycles"], record["head"])
 
     def define(self, record: dict) -> None:
@@ -114,20 +110,20 @@ class BlockWriter:
                 time.monotonic() - self._last_flush >= BLOCK_SECONDS:
             self.flush()
 
-    def _pending_cycles_out(self) -> None:
-        if self._meta and self._cycles:
-            # definitions precede the cycles that use them
+    def _meta_out(self) -> None:
+        if self._meta:
             self._block(META, self._meta, 0, 0)
             self._meta = []
+
+    def _pending_cycles_out(self) -> None:
         if self._cycles:
+            self._meta_out()  # definitions precede the cycles that use them
             self._block(CYCLES, self._cycles, self._first, self._head0)
             self._cycles = []
 
     def flush(self) -> None:
         self._pending_cycles_out()
-        if self._meta:
-            self._block(META, self._meta, 0, 0)
-            self._meta = []
+        self._meta_out()
 
     def _block(self, kind: int, lines: list[bytes], first: int, head: int) -> None:
         raw = b"".join(lines)

@@ -17,8 +17,8 @@ _SHORT = re.compile(rb'\{"t":"c","k":(\d{1,9})(?:,"ms":(\d{1,12}(?:\.\d{1,20})?(
 class CompactReader:
     """Mixed into :class:`~mannsim.trace.index.TraceIndex`, which provides the state (``path``,
     ``strict``, ``_data``, ``_segs``, ``_seg_first``, ``_count``, ``_cases``, ``_snaps``,
-    ``prompts``, ``header``, ``warnings``, ``valid_end``) and ``_bad``, ``_take`` and
-    ``_parse_header``."""
+    ``prompts``, ``header``, ``warnings``, ``valid_end``) and ``_bad``, ``_take``,
+    ``_check_next_cycle``, ``_resume_keeps`` and ``_parse_header``."""
 
     def _scan_compact(self) -> None:
         blocks = compact.scan_blocks(self._data, self.path, self.warnings)
@@ -53,10 +53,10 @@ class CompactReader:
                             continue
                         self._take_compact(parse_line(raw, lineno, self.path), lineno)
             except TraceError as e:
-                if b.line == 1 or self._bad(e, e.line or b.line):
-                    if b.line == 1:
-                        raise
-                    break
+                if b.line == 1:
+                    raise
+                self._bad(e, e.line or b.line)  # strict: raises; lenient: warns
+                break
             self.valid_end = b.end
 
     def _take_compact(self, rec: dict, lineno: int) -> None:
@@ -74,20 +74,12 @@ class CompactReader:
         elif kind == "c":
             raise TraceError("a compact cycle outside a block of cycles", self.path, lineno)
         elif kind == "cycle":
-            if rec["n"] != self._count + 1:
-                raise TraceError(f"cycle {rec['n']} is out of order (expected cycle "
-                                 f"{self._count + 1})", self.path, lineno)
-            if self.strict and rec["prompt"] not in self.prompts:
-                raise TraceError(f"cycle {rec['n']} names prompt {rec['prompt']}, which no "
-                                 "earlier record defines", self.path, lineno)
+            self._check_next_cycle(rec, self._count, lineno)
             self._seg_first.append(rec["n"])
             self._segs.append((1, (rec, lineno)))
             self._count += 1
         elif kind == "resume":
-            keep = rec["from"]
-            if keep > self._count:
-                raise TraceError(f"resume record keeps {keep} cycles, but only {self._count} "
-                                 "precede it", self.path, lineno)
+            keep = self._resume_keeps(rec, self._count, lineno)
             while self._seg_first and self._seg_first[-1] > keep:
                 self._seg_first.pop()
                 self._segs.pop()
@@ -96,7 +88,6 @@ class CompactReader:
                 self._segs[-1] = (min(count, keep - self._seg_first[-1] + 1), obj)
             self._count = keep
             self._snaps = {c: r for c, r in self._snaps.items() if c <= keep}
-            self.divergence = self.end = None
         else:
             self._take(rec, 0, lineno)
 
@@ -168,7 +159,7 @@ class CompactReader:
                 continue
             if rec["t"] != "cycle" or rec["n"] != n:
                 raise TraceError(f"expected cycle {n} here", self.path, lineno)
-            _check_case({**rec, "writes": []}, self.path, lineno)
+            _check_case(rec, self.path, lineno)
             out.append(cycle_defaults(rec))
             head = rec["head"] + sum(d for label, d in rec["updates"] if label == "i")
             n += 1

@@ -120,16 +120,31 @@ class TraceIndex(CompactReader):
     def _read_header(self, pos: int, nl: int) -> None:
         self.header = parse_header(self._data[pos:nl], self.path)
 
+    def _check_next_cycle(self, rec: dict, count: int, lineno: int) -> None:
+        """A whole cycle record must follow the ``count`` before it and (strict) name a prompt
+        an earlier record defines."""
+        if rec["n"] != count + 1:
+            raise TraceError(f"cycle {rec['n']} is out of order (expected cycle {count + 1})",
+                             self.path, lineno)
+        if self.strict and rec["prompt"] not in self.prompts:
+            raise TraceError(f"cycle {rec['n']} names prompt {rec['prompt']}, which no "
+                             "earlier record defines", self.path, lineno)
+
+    def _resume_keeps(self, rec: dict, count: int, lineno: int) -> int:
+        """How many cycles a resume record keeps (at most the ``count`` before it); what
+        followed them (a divergence, an end) no longer counts."""
+        keep = rec["from"]
+        if keep > count:
+            raise TraceError(f"resume record keeps {keep} cycles, but only {count} precede it",
+                             self.path, lineno)
+        self.divergence = self.end = None
+        return keep
+
     def _take(self, rec: dict, pos: int, lineno: int) -> None:
         kind = rec["t"]
         if kind == "cycle":
             if self.strict:
-                if rec["n"] != len(self._offsets) + 1:
-                    raise TraceError(f"cycle {rec['n']} is out of order (expected cycle "
-                                     f"{len(self._offsets) + 1})", self.path, lineno)
-                if rec["prompt"] not in self.prompts:
-                    raise TraceError(f"cycle {rec['n']} names prompt {rec['prompt']}, which no "
-                                     "earlier record defines", self.path, lineno)
+                self._check_next_cycle(rec, len(self._offsets), lineno)
             self._offsets.append(pos)
             self._lines.append(lineno)
         elif kind == "prompt":
@@ -143,13 +158,9 @@ class TraceIndex(CompactReader):
         elif kind == "end":
             self.end = rec
         elif kind == "resume":
-            keep = rec["from"]
-            if keep > len(self._offsets):
-                raise TraceError(f"resume record keeps {keep} cycles, but only "
-                                 f"{len(self._offsets)} precede it", self.path, lineno)
+            keep = self._resume_keeps(rec, len(self._offsets), lineno)
             del self._offsets[keep:]
             del self._lines[keep:]
-            self.divergence = self.end = None
         elif kind == "header":
             raise TraceError("a second header", self.path, lineno)
 

@@ -50,7 +50,7 @@ class TraceWriter:
         self._f = f
         self._blocks = compact.BlockWriter(f, self.path)
         self._prompts = set()
-        self._cases: dict[str, int] = {}
+        self._cases: dict[tuple, int] = {}
         self._next_case = 0
         if header is not None:
             self.write({"t": "header", "format": FORMAT, "version": VERSION, **header})
