@@ -5,12 +5,12 @@ import argparse
 import json
 import sys
 
-from . import hf, hostile, loop, model, reference, trace
+from . import chain, hf, hostile, loop, model, reference, trace
 
 BENCHES = {"reference": reference.bench, "loop": loop.bench, "hf": hf.bench,
            "verify-batch": hf.verify_batch,
            "fresh": model.fresh_machines, "u15-model": model.u15_end_to_end,
-           "hostile": hostile.bench, "trace": trace.bench}
+           "hostile": hostile.bench, "trace": trace.bench, "chain": chain.bench}
 
 
 def main() -> int:

@@ -72,6 +72,65 @@ def size_bound(system: Bitag) -> int:
     return 8 + (h - 1) * q * rule + q * passive + 2 + len(system.word) * symbol
 
 
+def symbol_cells(system: Bitag, sym: str) -> int:
+    """len(encode_symbol(system, sym)), computed."""
+    q, h = len(system.a), len(system.e)
+    if sym in system.a:
+        return 16 * (system.a.index(sym) + 1) - 8
+    j = system.e.index(sym) + 1
+    return 16 * j * q if j < h else 16 * h * q + 8
+
+
+def cost_model(system: Bitag, profile) -> int:
+    """A proxy for the U15,2 steps of a run whose direct bi-tag run is ``profile`` (see
+    :func:`profile_run`): every step costs the encoded tape's length times the unary index U15,2
+    counts down for it (8jq + 8i - 5 for ej ai, 8i - 5 for a passive ai, 8hq + 3 for eh).
+    Measured against U15,2 on the shipped examples, U15,2's steps are 2.2-3.2x this figure, so it
+    ranks numberings and orientations; it is not a step count."""
+    q, h = len(system.a), len(system.e)
+    ai = {a: 8 * k + 3 for k, a in enumerate(system.a)}          # 8i - 5 with i = k + 1
+    ej = {e: 8 * (k + 1) * q for k, e in enumerate(system.e)}
+    ej[system.halting] = 8 * h * q + 3
+    cells = {s: symbol_cells(system, s) for s in system.a + system.e}
+    program = len(program_part(system))
+    total = 0
+    for (front, a), (steps, counts) in profile.items():
+        index = ej[front] + (ai[a] if a is not None else 0) if front in ej else ai[front]
+        tape = steps * program + sum(n * cells[s] for s, n in counts.items())
+        total += index * tape
+    return total
+
+
+def profile_run(system: Bitag, max_steps: int):
+    """The direct run's steps grouped by what U15,2 reads: {(front, a or None): (steps, {symbol:
+    total count in the words of those steps})}, the final eh included; None if it does not halt
+    within ``max_steps``."""
+    from collections import Counter, deque
+    word = deque(system.word)
+    counts = Counter(word)
+    e = set(system.e)
+    profile: dict = {}
+    for _ in range(max_steps + 1):
+        front = word[0]
+        a = word[1] if front in e and front != system.halting else None
+        steps, seen = profile.setdefault((front, a), (0, Counter()))
+        seen.update(counts)
+        profile[(front, a)] = (steps + 1, seen)
+        if front == system.halting:
+            return profile
+        word.popleft()
+        if a is None:
+            word.append(front)
+            continue
+        word.popleft()
+        out = system.productions[(front, a)]
+        word.extend(out)
+        counts[a] -= 1
+        counts[front] -= 1
+        counts.update(out)
+    return None
+
+
 def encode(system: Bitag) -> tuple[str, int]:
     """(tape as 0/1 text from cell 0, head cell)."""
     bound = size_bound(system)

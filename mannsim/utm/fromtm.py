@@ -34,8 +34,28 @@ When M halts, the window is written back with an F mark and the system reaches `
 provably loops inside the window, the sweeper enters a state that copies the ring for ever.
 
 The E and A symbols are found by closure from the initial state and word: only reachable
-sweeper states and ring symbols are emitted, ordered by frequency of use so that U15,2's unary
-encoding stays short.
+sweeper states and ring symbols are emitted.
+
+**Making it cheap for U15,2.** U15,2 pays for a bi-tag step about (the encoded tape's length) x
+(the unary index it counts down: 8jq for ej, 8i for ai), and the encoded program alone has
+(h-1)q rules whose targets are 16mq cells long, so every symbol costs everywhere. So:
+
+- a blank tape starts as the ring ``#`` alone, nothing pending and the head on a new blank cell
+  before it: no blank symbol unless the run writes one;
+- a machine with one halting state that halts with its head on the last item the sweeper writes
+  gets no F mark: the decoder finds the head just before eh in the final word (the word is read
+  from eh on, and eh follows the last item written); other halts are F-marked as above;
+- when the direct run halts (within ``profile_steps``), only the productions it used are kept
+  (the system is deterministic from its one start word: no other production ever fires), the
+  rest are the shortest placeholder, and a symbol no used production writes is left out;
+- symbols are numbered by how often the run uses them, then pairs are swapped while
+  :func:`~mannsim.utm.encode.cost_model` falls;
+- the machine is also compiled mirrored (left and right swapped, the tape reversed): the sweeper
+  only goes one way, so a machine that mostly moves left is cheaper mirrored; the cheaper one by
+  the cost model is kept and the decoder reverses the tape back.
+
+bb2 went from 42,927,933 U15,2 steps (7 A, 8 E symbols) to 5,061,625 (4 A, 5 E); the exact-step
+property tests in ``tests/test_chain.py`` guard every change.
 """
 from __future__ import annotations
 
@@ -44,6 +64,7 @@ from dataclasses import dataclass
 
 from ..machine import Machine
 from .bitag import Bitag, BitagError, interpret, run as run_bitag
+from .encode import cost_model, profile_run
 
 CAP = 3      # most items in the window: the pending item, the item read, one inserted cell
 HASH = "#"
@@ -62,6 +83,8 @@ class Compiled:
     machine: Machine
     ring_symbols: dict   # A symbol name -> ring symbol (item, mark)
     m_steps: dict        # (E, A) -> steps of the Turing machine that production performs
+    implicit_halt: str | None = None   # the state of a halt written without an F mark
+    mirrored: bool = False             # compiled with left and right swapped
 
     def run(self, max_steps: int = 10**7) -> "ChainRun":
         """Run the bi-tag system directly, counting the Turing machine's steps it performs."""
@@ -120,6 +143,9 @@ class _Sweeper:
         self.table = {}
         for (q, s), t in machine.transitions.items():
             self.table[(self.st[q], self.sym[s])] = (self.sym[t.write], t.move, self.st[t.next])
+        # a machine with one halting state needs no F mark where the head ends last written
+        halts = sorted(machine.halt_states)
+        self.implicit = self.st[halts[0]] if len(halts) == 1 else None
 
     @staticmethod
     def possible(state, ring_symbol) -> bool:
@@ -130,6 +156,8 @@ class _Sweeper:
         if state in ("LOOP", "HALT"):
             return True
         pending = state[1]
+        if pending is None:  # the start of an empty tape: the ring is only '#'
+            return ring_symbol == (HASH, None)
         if state[0] == "Z":  # flushing after the halt: on a tiny ring it meets its own F mark
             return not (item == HASH and pending[0] == HASH)
         if mark is not None and mark[0] == "F":
@@ -148,16 +176,17 @@ class _Sweeper:
         if state[0] == "Z":
             return (state[1], ring_symbol), "HALT"
         _, pending, head = state
-        window = [pending, ring_symbol]
+        window = [ring_symbol] if pending is None else [pending, ring_symbol]
         pos = None  # (index, M state) of the head inside the window
         # 1. the head: carried over ("next"), or a mark in the window
         if head is not None:
             item, mark = ring_symbol
             if mark is not None:
                 return (ring_symbol,), "LOOP"   # two heads: cannot happen from a valid start
+            r = len(window) - 1
             if item == HASH:  # the head is on a new blank cell before '#'
-                window.insert(1, (self.blank, None))
-            pos = (1, head)
+                window.insert(r, (self.blank, None))
+            pos = (r, head)
         else:
             for k, (item, mark) in enumerate(window):
                 if mark is None or mark[0] == "F":
@@ -222,22 +251,55 @@ class _Sweeper:
 
     def _write_back_halted(self, window):
         if len(window) <= 2:
+            cell, mark = window[-1]
+            if mark is not None and mark == ("F", self.implicit):
+                # the head is the last item written: the decoder finds it just before eh
+                return tuple(window[:-1]) + ((cell, None),), "HALT"
             return tuple(window), "HALT"
         return tuple(window[:2]), ("Z", window[2])
 
 
 def compile_tm(machine: Machine, max_symbols: int = 4000, profile_steps: int = 200_000) -> Compiled:
-    """The bi-tag system that simulates ``machine`` from its initial tape and head."""
+    """The bi-tag system that simulates ``machine`` from its initial tape and head.
+
+    When the direct run halts within ``profile_steps`` bi-tag steps, the machine is also compiled
+    mirrored (left and right swapped, the tape reversed; the decoder reverses it back) and the
+    orientation whose encoding :func:`~mannsim.utm.encode.cost_model` rates cheaper on U15,2 is
+    kept."""
+    compiled, cost = _compile(machine, False, max_symbols, profile_steps)
+    if cost is None:
+        return compiled
+    try:
+        other, other_cost = _compile(_mirror(machine), True, max_symbols, profile_steps)
+    except BitagError:
+        return compiled
+    return other if other_cost is not None and other_cost < cost else compiled
+
+
+def _mirror(machine: Machine) -> Machine:
+    table = {k: t.__class__(t.write, -t.move, t.next) for k, t in machine.transitions.items()}
+    return machine.replace(transitions=table, tape=list(reversed(machine.tape)),
+                           head=len(machine.tape) - 1 - machine.head)
+
+
+def _compile(machine: Machine, mirrored: bool, max_symbols: int, profile_steps: int):
+    """(Compiled, its cost model or None when the direct run does not halt in the profile)."""
     sw = _Sweeper(machine)
-    lo = min(0, machine.head)
-    hi = max(len(machine.tape), machine.head + 1)
     tape = [sw.sym[s] for s in machine.tape]
-    cells = [tape[k] if 0 <= k < len(tape) else sw.blank for k in range(lo, hi)]
-    h = machine.head - lo
-    ring = [(HASH, None)] + [(c, None) for c in cells]
-    # the sweeper starts with the item before the head cell pending, the head "on the next item"
-    start = ("S", ring[h], sw.st[machine.start])
-    word = ring[h + 1:] + ring[:h]
+    if all(c == sw.blank for c in tape):
+        # a blank tape is the ring '#' alone, nothing pending and the head on a new blank cell
+        # before '#': no blank cell (or blank symbol) stands in the word unless the run writes it
+        start, word = ("S", None, sw.st[machine.start]), [(HASH, None)]
+    else:
+        lo = min(0, machine.head)
+        hi = max(len(machine.tape), machine.head + 1)
+        cells = [tape[k] if 0 <= k < len(tape) else sw.blank for k in range(lo, hi)]
+        h = machine.head - lo
+        ring = [(HASH, None)] + [(c, None) for c in cells]
+        # the sweeper starts with the item before the head cell pending, the head "on the next
+        # item"
+        start = ("S", ring[h], sw.st[machine.start])
+        word = ring[h + 1:] + ring[:h]
     # closure over reachable states and ring symbols
     states, symbols = [start], list(dict.fromkeys(word))
     state_set, symbol_set = set(states), set(symbols)
@@ -280,18 +342,60 @@ def compile_tm(machine: Machine, max_symbols: int = 4000, profile_steps: int = 2
     start_word = (e_names[start],) + tuple(a_names[a] for a in word)
     # U15,2's encoding is unary in the symbol indices: give the most used symbols the smallest
     # ones (counted on a bounded direct run), and make every impossible production the shortest
-    ua, ue = _usage(productions, start_word, e_names["HALT"], profile_steps)
+    ua, ue, used = _usage(productions, start_word, e_names["HALT"], profile_steps)
+    if used is not None:
+        # the direct run halted: the productions it used are the whole program (the system is
+        # deterministic from its one start word); every other pair gets the shortest placeholder
+        # and a symbol no used production writes is left out: fewer symbols, a shorter encoding
+        keep = set(start_word) | {s for k in used for s in productions[k]}
+        a_list = [a for a in a_list if a in keep]
+        e_list = [e for e in e_list if e in keep]
+        productions = {k: v for k, v in productions.items() if k in used}
     first_a = {a: k for k, a in enumerate(a_list)}
     first_e = {e: k for k, e in enumerate(e_list)}
     a_list.sort(key=lambda a: (-ua[a], first_a[a]))
     e_list.sort(key=lambda e: (-ue[e], first_e[e]))
     e_list.append(e_names["HALT"])
+    system = _numbered(a_list, e_list, productions, start_word)
+    cost = None
+    if used is not None:
+        system, cost = _renumber(system, productions)
+    m_steps = {(e_names[st], a_names[a]): n for (st, a), n in steps.items() if n}
+    implicit = None if sw.implicit is None else machine.states[sw.implicit]
+    ring_symbols = {v: k for k, v in a_names.items()}
+    return Compiled(system.validate(), machine, ring_symbols, m_steps, implicit, mirrored), cost
+
+
+def _numbered(a_list, e_list, productions, word) -> Bitag:
+    """The system with this numbering; every pair without a production gets the shortest one."""
+    full = dict(productions)
     for st in e_list[:-1]:
         for a in a_list:
-            productions.setdefault((st, a), (a_list[0], e_list[0]))
-    system = Bitag(tuple(a_list), tuple(e_list), productions, start_word).validate()
-    m_steps = {(e_names[st], a_names[a]): n for (st, a), n in steps.items() if n}
-    return Compiled(system, machine, {v: k for k, v in a_names.items()}, m_steps)
+            full.setdefault((st, a), (a_list[0], e_list[0]))
+    return Bitag(tuple(a_list), tuple(e_list), full, word)
+
+
+def _renumber(system: Bitag, productions, rounds: int = 8):
+    """Swap pairs of A symbols and of non-halting E symbols while the cost model falls (U15,2's
+    encoding is unary in the indices, so the order matters); starts from the frequency order."""
+    profile = profile_run(system, 10**6)
+    best = cost_model(system, profile)
+    a, e = list(system.a), list(system.e)
+    for _ in range(rounds):
+        improved = False
+        for seq in (a, e):
+            for i in range(len(seq) - (seq is e)):
+                for j in range(i + 1, len(seq) - (seq is e)):
+                    seq[i], seq[j] = seq[j], seq[i]
+                    candidate = _numbered(a, e, productions, system.word)
+                    cost = cost_model(candidate, profile)
+                    if cost < best:
+                        system, best, improved = candidate, cost, True
+                    else:
+                        seq[i], seq[j] = seq[j], seq[i]
+        if not improved:
+            break
+    return system, best
 
 
 def _a_name(a) -> str:
@@ -304,9 +408,11 @@ def _a_name(a) -> str:
 
 
 def _usage(productions, word, halting, max_steps):
-    """How often each A and E symbol is at the front in the first ``max_steps`` steps."""
+    """How often each A and E symbol is at the front in the first ``max_steps`` steps, and the
+    set of productions used if the run halted within them (else None)."""
     e_symbols = {e for e, _ in productions}
     ua, ue = Counter(), Counter()
+    used = set()
 
     def observe(front, a):
         if a is None:      # a passive step: an A symbol rotates
@@ -314,9 +420,10 @@ def _usage(productions, word, halting, max_steps):
         else:
             ue[front] += 1
             ua[a] += 1
+            used.add((front, a))
 
-    interpret(productions, e_symbols, word, halting, max_steps, observe)
-    return ua, ue
+    run = interpret(productions, e_symbols, word, halting, max_steps, observe)
+    return ua, ue, (used if run.halted else None)
 
 
 def _e_name(e) -> str:
@@ -325,20 +432,34 @@ def _e_name(e) -> str:
     if e[0] == "Z":
         return f"z.{_a_name(e[1])}"
     _, pending, head = e
-    return f"s.{_a_name(pending)}" + ("" if head is None else f".n{head}")
+    base = "s.-" if pending is None else f"s.{_a_name(pending)}"
+    return base + ("" if head is None else f".n{head}")
 
 
 def decode_word(compiled: Compiled, word) -> Decoded:
     """Read the Turing machine's tape, head and state from a bi-tag word (any rotation)."""
     m = compiled.machine
+    word = list(word)
+    eh = compiled.system.halting
+    halted = eh in word
+    if halted:  # read the ring from eh on: its last item is the last one the sweeper wrote
+        k = word.index(eh)
+        word = word[k + 1:] + word[:k]
     ring = [compiled.ring_symbols[s] for s in word if s in compiled.ring_symbols]
     if not ring or sum(item == HASH for item, _ in ring) != 1:
         raise BitagError("the word does not hold exactly one '#' boundary: not a compiled tape")
     k = next(i for i, (item, _) in enumerate(ring) if item == HASH)
+    last = len(ring) - 1 - (k + 1)   # the last item's index once the ring starts after '#'
     ring = ring[k + 1:] + ring[:k]
     cells, head, state = [], None, None
     for item, mark in ring:
         if mark is not None and mark[0] == "F":
             head, state = len(cells), m.states[mark[1]]
         cells.append(m.symbols[item])
+    if head is None and halted and compiled.implicit_halt is not None and last >= 0:
+        # halted in the machine's one halting state, the head on the last item written
+        head, state = last, compiled.implicit_halt
+    if compiled.mirrored:
+        cells.reverse()
+        head = None if head is None else len(cells) - 1 - head
     return Decoded(tuple(cells), head, state)
