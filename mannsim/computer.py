@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import __version__
 from .backends.base import MAX_ANSWER, Backend, Completion
@@ -108,9 +108,6 @@ def same_backend(now: dict, recorded: dict, what: str = "the trace") -> str | No
 class Computer:
     """Runs a :class:`Program` on a backend, in lockstep with the reference machine."""
 
-    #: Seconds between two calls of ``progress`` (time-based: a slow model still shows life).
-    PROGRESS_SECONDS = 0.1
-
     def __init__(self, program: Program, backend: Backend, *, max_steps: int = 10**7,
                  trace: str | None = None, memo: bool = False,
                  progress: Callable[["Computer"], None] | None = None):
@@ -123,7 +120,9 @@ class Computer:
         self.memory: Memory = program.initial_memory()
         self.render = Renderer(self.memory)
         self.stepper = Stepper(program.machine)
-        self.cycles = 0
+        self.cycle = 0               # cycles done (checked or diverged)
+        self.result: RunReport | None = None
+        self.divergence: Divergence | None = None
         self.checks = 0
         self.model_seconds = 0.0
         self.tokens_in = self.tokens_out = self.cached = 0
@@ -194,8 +193,8 @@ class Computer:
         """One read -> compute -> write cycle, checked. Returns a divergence or None."""
         st = self.stepper
         state, head, read = st.state, st.head, st.read()
-        self.cycles += 1
-        n = self.cycles
+        self.cycle += 1
+        n = self.cycle
         try:
             prompt = self.render(self.memory["op"])
         except MemoryError_ as e:
@@ -229,7 +228,7 @@ class Computer:
         cells = st.cells
         lo, hi = (min(cells), max(cells)) if cells else (st.head, st.head)
         blank = self.program.machine.blank
-        return {"t": "snap", "cycles": self.cycles, "state": st.state, "head": st.head,
+        return {"t": "snap", "cycles": self.cycle, "state": st.state, "head": st.head,
                 "tape": [cells.get(c, blank) for c in range(lo, hi + 1)], "tape_start": lo}
 
     def _execute(self, head: int, answer: str, truncated: bool = False):
@@ -261,17 +260,26 @@ class Computer:
         return div
 
     # -- the loop -----------------------------------------------------------------------
-    def run(self, *, append: bool = False) -> RunReport:
+    def cycles(self, *, append: bool = False) -> Iterator[int]:
+        """The run, one checked cycle at a time: the primitive every driver consumes (the CLI's
+        plain and live runs, the viewer's worker thread, tests).
+
+        Yields each cycle's number once it is checked and written to the trace; between two
+        yields the computer's fields (``stepper``, ``memory``, ``cycle``, ``checks``...) are
+        that cycle's. The run ends by itself at the halt, at ``max_steps``, at a divergence
+        (its cycle is yielded, then the run stops) or an error; a consumer that stops early
+        (``break`` or ``close()``) or a Ctrl-C ends it as ``interrupted``. Either way the trace
+        is finished (its end record written) and :attr:`result` holds the :class:`RunReport`.
+        """
         self._open_trace(append)
         reason, divergence, error = "max_steps", None, None
         self.started = time.perf_counter()
-        next_progress = self.started
         try:
             while True:
                 if self.memory.get("op") == HALT:
                     reason = "halt"
                     break
-                if self.cycles >= self.max_steps:
+                if self.cycle >= self.max_steps:
                     break
                 if abs(self.stepper.head) > MAX_TAPE_SPAN:
                     raise MannsimError(f"the head reached cell {self.stepper.head:,}: past the "
@@ -279,34 +287,44 @@ class Computer:
                 divergence = self.step()
                 if divergence is not None:
                     reason = "divergence"
+                    self.divergence = divergence
+                    yield self.cycle
                     break
-                if self.progress is not None:
-                    now = time.perf_counter()
-                    if now >= next_progress:
-                        next_progress = now + self.PROGRESS_SECONDS
-                        self.progress(self)
-        except KeyboardInterrupt:
-            reason = "interrupted"
+                yield self.cycle
+        except (GeneratorExit, KeyboardInterrupt):
+            if reason != "divergence":  # stopping at the divergence's own cycle keeps it
+                reason = "interrupted"
         except TraceError as e:
             reason, error = "error", str(e)
             self._writer = None  # the trace is valid up to its last whole record
         except MannsimError as e:
             reason, error = "error", str(e)
-        report = self.report(reason, divergence, error)
-        self.finished = True
+        finally:
+            self.result = self.report(reason, divergence, error)
+            self.finished = True
+            self._finish(self.result)
+
+    def run(self, *, append: bool = False) -> RunReport:
+        """Drive :meth:`cycles` to the end, calling ``progress(self)`` after every cycle (it
+        throttles itself; ``self.finished`` marks the last, exact call)."""
+        run = self.cycles(append=append)
+        try:
+            for _ in run:
+                if self.progress is not None:
+                    self.progress(self)
+        except KeyboardInterrupt:  # pressed while a progress frame was drawn
+            run.close()
         try:
             if self.progress is not None:
                 self.progress(self)  # the final frame: exact
         except KeyboardInterrupt:
             pass
-        finally:
-            self._finish(report)
-        return report
+        return self.result
 
     def report(self, reason, divergence=None, error=None) -> RunReport:
         state, head, cells = self.program.decode(self.memory)
         return RunReport(
-            reason=reason, cycles=self.cycles, steps=self.stepper.steps, state=state, head=head,
+            reason=reason, cycles=self.cycle, steps=self.stepper.steps, state=state, head=head,
             cells=cells, elapsed=time.perf_counter() - self.started, checks=self.checks,
             divergence=divergence, error=error, model_seconds=self.model_seconds,
             tokens_in=self.tokens_in, tokens_out=self.tokens_out, cached=self.cached,
@@ -441,11 +459,11 @@ class Computer:
                 if problem:
                     raise TraceError(f"{where} is recorded as ok, but its answer fails the check: "
                                      f"{problem}", ix.path, ix.line_of(k))
-            self.cycles += 1
+            self.cycle += 1
             self.checks += 1
-            snap = ix.snapshot(self.cycles) if self.cycles in snap_at else None
+            snap = ix.snapshot(self.cycle) if self.cycle in snap_at else None
             if snap is not None and snap != self._snapshot():
-                raise TraceError(f"the snapshot after cycle {self.cycles} is not the machine "
+                raise TraceError(f"the snapshot after cycle {self.cycle} is not the machine "
                                  "the cycles lead to", ix.path, ix.line_of(k))
         prog.set_configuration(self.memory, st.state, st.head, st.cells, st.halted)
-        return self.cycles
+        return self.cycle

@@ -162,12 +162,10 @@ def test_server_killed_mid_run_then_resume(server, tmp_path):
         prog = compile_program(load(str(PROGRAMS / "bb3.tm")), DIALECT)
         comp = Computer(prog, oa, trace=str(trace))
 
-        def kill(c):
-            if c.cycles == 8:
+        for n in comp.cycles():
+            if n == 8:
                 proxy.stop()
-        comp.progress = kill
-        comp.PROGRESS_SECONDS = 0.0
-        report = comp.run()
+        report = comp.result
         assert report.reason == "error" and "unreachable" in report.error
         t = read_trace(str(trace))
         assert t.end["reason"] == "error" and len(t.cycles) == 8 and not t.warnings
@@ -178,7 +176,7 @@ def test_server_killed_mid_run_then_resume(server, tmp_path):
         oa = load_backend("openai", base_url=proxy2.url, model=str(DEFAULT_MODEL), api_key=key,
                           stop=DIALECT.stop)
         resumed = Computer.resume(str(trace), oa)
-        assert resumed.cycles == 8
+        assert resumed.cycle == 8
         resumed.run(append=True)
     finally:
         proxy2.stop()

@@ -269,7 +269,7 @@ def test_replay_checks_each_answer_once_at_every_head_or_live_where_it_stood(tmp
     else:
         path.write_text(plain.read_text())
     comp = Computer.replayed(str(path), load_backend("symbolic"))
-    assert comp.cycles == 7 and comp.program.state_of(comp.memory) == "Z"
+    assert comp.cycle == 7 and comp.program.state_of(comp.memory) == "Z"
     # the literal key one cell off: refused, naming the cycle
     bad = [json.dumps({**absolute, "answer": absolute["answer"].replace(
         f"{absolute['head']}=", f"{absolute['head'] + 1}=")}) if json.loads(x).get("n") == 3

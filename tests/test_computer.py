@@ -140,11 +140,10 @@ def test_interrupt_keeps_a_valid_resumable_trace(tmp_path):
     backend = FaultyBackend("none", at=-1)
     comp = Computer(program("u15_2.tm"), backend, trace=str(trace))
 
-    def interrupt(c):
-        if c.cycles == 1024:
+    def interrupt(c):  # Ctrl-C while a progress frame is drawn
+        if c.cycle == 1024:
             raise KeyboardInterrupt
     comp.progress = interrupt
-    comp.PROGRESS_SECONDS = 0.0  # called after every cycle
     report = comp.run()
     assert report.reason == "interrupted" and report.cycles == 1024
     t = read_trace(str(trace))
@@ -196,3 +195,29 @@ def test_memo_answers_repeats_from_cache(tmp_path):
     assert report.reason == "halt" and report.cached == 39066 - 29
     t = read_trace(str(trace))
     assert sum(c["cached"] for c in t.cycles) == 39066 - 29
+
+
+def test_the_cycle_generator_is_the_loop(tmp_path):
+    # a consumer that stops early ends the run as interrupted, its trace finished and resumable
+    trace = tmp_path / "t.jsonl"
+    comp = Computer(program("bb3.tm"), load_backend("symbolic"), trace=str(trace))
+    seen = []
+    for n in comp.cycles():
+        seen.append((n, comp.cycle, comp.stepper.steps, comp.checks))
+        if n == 5:
+            break
+    assert seen == [(k, k, k, k) for k in range(1, 6)]
+    assert comp.result.reason == "interrupted" and comp.result.cycles == 5 and comp.finished
+    assert read_trace(str(trace)).end["reason"] == "interrupted"
+    resumed = Computer.resume(str(trace), load_backend("symbolic"))
+    assert list(resumed.cycles(append=True)) == list(range(6, 23))
+    assert resumed.result.reason == "halt" and read_trace(str(trace)).end["reason"] == "halt"
+    # a divergence is yielded once, then the run ends with it even if the consumer stops there
+    comp = Computer(program("bb2.tm"), FaultyBackend("garbage", at=3), trace=None)
+    got = []
+    for n in comp.cycles():
+        got.append(n)
+        if comp.divergence is not None:
+            break
+    assert got == [1, 2, 3] and comp.result.reason == "divergence"
+    assert comp.result.divergence.cycle == 3

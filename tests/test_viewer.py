@@ -182,3 +182,31 @@ def test_viewer_opens_a_compact_trace_at_its_last_cycle_from_a_snapshot(tmp_path
         assert f"state {rec['state']}" in t["status"] and f"head {rec['head']}" in t["status"]
         assert "✓" in t["check"]
     run_pilot(path, [(["end"], last)])
+
+
+def test_run_view_follows_the_run_and_quitting_stops_it(tmp_path):
+    # `mannsim run --view`: the run is a worker consuming Computer.cycles(); the viewer follows
+    # its trace; quitting the viewer stops the run as interrupted, its trace finished
+    from mannsim.cli.run_cmd import _run_with_viewer
+    from mannsim.trace import read_trace
+    trace = tmp_path / "t.jsonl"
+    prog = compile_program(load(str(PROGRAMS / "u15_2.tm")), DIALECT)
+    comp = Computer(prog, FaultyBackend("none", at=-1, delay=0.002), trace=str(trace))
+    seen = []
+
+    def show(app):
+        async def main():
+            async with app.run_test(size=(120, 40)) as pilot:
+                for _ in range(40):
+                    await pilot.pause(0.05)
+                    seen.append(app.k)
+                await pilot.press("q")
+        asyncio.run(main())
+
+    report = _run_with_viewer(comp, False, show)
+    assert report.reason == "interrupted" and 0 < report.cycles < 39066
+    assert seen[-1] > seen[0] >= 1  # the viewer followed the run as it went
+    t = read_trace(str(trace))
+    assert t.end["reason"] == "interrupted" and len(t.cycles) == report.cycles
+    resumed = Computer.resume(str(trace), FaultyBackend("none", at=-1))
+    assert resumed.cycle == report.cycles

@@ -83,15 +83,15 @@ class LiveView:
         self._last = now
         st, m = comp.stepper, comp.program.machine
         elapsed = max(now - comp.started, 1e-9)
-        done = comp.cycles - comp.resumed_from
+        done = comp.cycle - comp.resumed_from
         rate = done / elapsed
         total = self.total
         grid = Table.grid(padding=(0, 2))
-        of = (f" {'/' if self.exact else 'of at most'} {total:,} ({100 * comp.cycles / total:.1f}%)"
+        of = (f" {'/' if self.exact else 'of at most'} {total:,} ({100 * comp.cycle / total:.1f}%)"
               if total else "")
         eta = eta_text(done, (total - comp.resumed_from) if total and self.exact else None,
                        elapsed)
-        grid.add_row("cycle", f"{comp.cycles:,}{of}", "state", escape(str(st.state)),
+        grid.add_row("cycle", f"{comp.cycle:,}{of}", "state", escape(str(st.state)),
                      "head", str(st.head))
         grid.add_row("cycles/s", f"{rate:,.0f}", "checks passed", f"{comp.checks:,}",
                      "model time", f"{comp.model_seconds:.1f} s" + (f"   {eta}" if eta and not
@@ -155,23 +155,21 @@ def print_report(console, report, machine, label, backend_name, trace):
         console.print(Panel(body, title="divergence from the reference machine", border_style="red"))
 
 
-def _run_with_viewer(comp, append: bool):
-    """Run in a thread while the viewer follows the trace; quitting the viewer stops the run."""
+def _run_with_viewer(comp, append: bool, show=lambda app: app.run()):
+    """Run in a thread while the viewer follows the trace; quitting the viewer stops the run.
+    ``show(app)`` runs the viewer (a test runs it headless)."""
     import threading
 
     from ..trace import TraceIndex
     from ..viewer import TraceViewer
     stop = threading.Event()
-    result = {}
 
-    def progress(c):
-        if stop.is_set():
-            raise KeyboardInterrupt
+    def work():
+        for _ in comp.cycles(append=append):
+            if stop.is_set():
+                break  # ends the run as interrupted, its trace finished
 
-    comp.progress = progress
-    comp.PROGRESS_SECONDS = 0.0
-    worker = threading.Thread(target=lambda: result.setdefault("report", comp.run(append=append)),
-                              daemon=True)
+    worker = threading.Thread(target=work, daemon=True)
     worker.start()
     deadline = time.time() + 30
     while time.time() < deadline and worker.is_alive():
@@ -182,10 +180,10 @@ def _run_with_viewer(comp, append: bool):
             time.sleep(0.05)
     else:
         index = TraceIndex(comp.trace_path)
-    TraceViewer(index, start=max(1, len(index)), follow=True).run()
+    show(TraceViewer(index, start=max(1, len(index)), follow=True))
     stop.set()
     worker.join()
-    return result["report"]
+    return comp.result
 
 
 def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):

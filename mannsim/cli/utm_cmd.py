@@ -127,7 +127,7 @@ def register(cli, console):
             comp = Computer.replayed(trace_path)  # every recorded cycle re-checked
             if comp.memory.get("op") != "halt":
                 raise MannsimError("the trace's run does not end halted (after re-checking "
-                                   f"its {comp.cycles:,} cycles): nothing to decode", trace_path)
+                                   f"its {comp.cycle:,} cycles): nothing to decode", trace_path)
             _, _, cells = comp.program.decode(comp.memory)
             halted, u15_steps = True, comp.stepper.steps
             expected = formats.load(program) if program else compile_bitag(system)
