@@ -253,3 +253,34 @@ def test_pretrained_names_resolve_or_say_how_to_install(monkeypatch):
     with pytest.raises(BackendError, match="nothing-1m is not installed"):
         load_backend("hf", model="nothing-1m")
     assert {"gemma3-270m", "smollm2-135m"} <= set(hf_module.PRETRAINED)
+
+
+def test_hf_transformers_internals_are_checked_loudly(hf, monkeypatch):
+    # the installed release passes the check the backend runs on load, and is in the range
+    # pyproject.toml declares (compat.SUPPORTED)
+    import tomllib
+
+    import transformers
+    from packaging.specifiers import SpecifierSet
+
+    from mannsim.backends.hf import compat
+    compat.check(hf.model)
+    assert transformers.__version__ in SpecifierSet(compat.SUPPORTED)
+    project = tomllib.loads((PROGRAMS.parent / "pyproject.toml").read_text())["project"]
+    assert f"transformers{compat.SUPPORTED}" in project["optional-dependencies"]["hf"]
+    # a release that renames the cache keyword, or whose cache has no per-layer tensors: the
+    # fast path is refused with one line naming the version and the way out
+    monkeypatch.setattr(compat, "cache_kwarg", lambda model: "kv_state")
+    with pytest.raises(BackendError, match=r"transformers .* is not supported .*fast=False"):
+        compat.check(hf.model)
+    monkeypatch.undo()
+
+    class NoLayers:
+        def __getattr__(self, name):
+            raise AttributeError(name)
+    monkeypatch.setattr(compat, "new_cache", lambda model: NoLayers())
+    with pytest.raises(BackendError, match="is not supported") as err:
+        load_backend("hf", stop=DIALECT.stop, threads=1)
+    assert "\n" not in str(err.value)
+    plain = load_backend("hf", stop=DIALECT.stop, threads=1, fast=False)  # the way out works
+    assert plain.complete([cases("bb2.tm")[0].prompt])[0].text
