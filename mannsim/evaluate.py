@@ -66,17 +66,18 @@ def _parts(answer: str) -> tuple[str | None, str | None, int]:
     return target, written, move
 
 
-def classify(result: CaseResult) -> str:
-    """The failure class of a failed case (see CLASSES)."""
+def classify(result: CaseResult, shape=None) -> str:
+    """The failure class of a failed case (see CLASSES); ``shape``: the dialect's grammar
+    (default: the schuurmans dialect's)."""
     answer, expected = result.answer, result.expected
     if answer_problem(answer) or "cut at the token limit" in (result.problem or ""):
         return CLASSES[0] if answer.strip() else CLASSES[1]
     if not parse_assignments(answer):
         return CLASSES[1]
-    block = result.prompt[result.prompt.rfind("\nresult = ") + 1:]
-    branches = {line[line.index("result = ") + 9:] for line in block.split("\n")
-                if "result = " in line}
-    if answer in branches:
+    if shape is None:
+        from .program import load_dialect
+        shape = load_dialect("schuurmans", allow_path=False).shape
+    if answer in shape.branches(result.prompt):
         return CLASSES[2]
     got, want = _parts(answer), _parts(expected)
     if ('op="halt"' in answer) != ('op="halt"' in expected):
@@ -162,7 +163,7 @@ def evaluate(backend, dialects, distributions, n: int, seed: int = DEFAULT_SEED,
                     cell.cases += 1
                     cell.cases_passed += r.passed
                     if not r.passed:
-                        kind = classify(r)
+                        kind = classify(r, dialect.shape)
                         cell.failures[kind] += 1
                         cell.examples.setdefault(kind, {"expected": r.expected,
                                                         "answer": r.answer[:300],

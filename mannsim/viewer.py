@@ -17,7 +17,7 @@ from textual.widgets import Collapsible, Footer, Input, Static
 from .errors import MannsimError
 from .safe_text import one_line, printable
 from .trace import TraceIndex
-from .trace.views import boot_folded, cycle_view
+from .trace.views import cycle_view
 
 HELP = """\
 keys
@@ -154,8 +154,7 @@ class TraceViewer(App):
         answer.append(f"\nwrites  {one_line(v.get('writes'), 600)}\nupdates "
                       f"{one_line(v.get('updates'), 200)}")
         self.query_one("#answer", Static).update(answer)
-        self.query_one("#prompt", Static).update(Text(printable(boot_folded(
-            v.get("prompt_text") or ""))))
+        self.query_one("#prompt", Static).update(Text(printable(v.get("prompt_block") or "")))
 
     def radius(self) -> int:
         """Cells shown each side of the head: as many as the terminal is wide."""

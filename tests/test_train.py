@@ -8,7 +8,7 @@ from conftest import PROGRAMS
 from mannsim.backends.hf import DEFAULT_MODEL
 from mannsim.program import load_dialect
 from mannsim.train import trainer
-from mannsim.train.data import _rows, blocks, held_out_rows, random_machine
+from mannsim.train.data import blocks, held_out_rows, random_machine
 
 DIALECT = load_dialect("schuurmans")
 
@@ -19,7 +19,7 @@ def test_no_training_block_contains_a_held_out_row():
     stream = blocks(DIALECT, random.Random(5), held, 0.7, 11, 6)
     for _ in range(3000):
         block, _ = next(stream)
-        assert not any(row in held for row in _rows(block))
+        assert not any(row in held for row in DIALECT.shape.rows(block))
 
 
 def test_machines_have_up_to_symbols_max_symbols():

@@ -42,6 +42,8 @@ def load_backend(name: str, **options) -> Backend:
         cls = getattr(import_module(module), attr)
     except (ImportError, AttributeError) as e:
         raise BackendError(f"backend {name!r} cannot be loaded: {e}") from None
+    if "dialect" in options and not _takes(cls, "dialect"):
+        options.pop("dialect")  # offered to every backend; only some read prompts themselves
     accepted = accepted_options(cls)
     unknown = [k for k in options if k in USER_OPTIONS and accepted is not None
                and k not in accepted]
@@ -67,8 +69,18 @@ def describe(name: str) -> str:
     return f"{doc[0] if doc else '(no description)'} Options: {takes}."
 
 
-#: Options mannsim itself passes to every backend (not typed by the user).
-INTERNAL_OPTIONS = ("stop",)
+#: Options mannsim itself passes (not typed by the user): ``stop`` to every backend,
+#: ``dialect`` (the run's prompt dialect) to a backend whose constructor takes it.
+INTERNAL_OPTIONS = ("stop", "dialect")
+
+
+def _takes(cls, name: str) -> bool:
+    import inspect
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params
 #: The backend options a user types (the command line's flags); each must be one the chosen
 #: backend takes. Other keyword options (tests, benchmarks) go to the constructor as they are.
 USER_OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "base_url", "api_key",

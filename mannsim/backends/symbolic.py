@@ -1,51 +1,48 @@
 """The symbolic CPU: what a perfect language model would answer, with no model.
 
-It reads the rendered prompt text alone: the last instruction block (a ``result = "…"`` line,
-then ``if X==Y then result = "…"`` lines, then ``$result``), evaluates each ``if`` line's
-comparison as the instruction says (later true lines override earlier ones), and answers the
-chosen result, quoted. It never sees the machine or the memory.
+It reads the rendered prompt text alone, with the grammar of the run's dialect
+(:class:`mannsim.program.shape.Shape`): the last instruction block (a default line, then
+override lines, then the instruction's tail), each override's comparison evaluated as the
+instruction says (later true lines override earlier ones), and answers the chosen result in
+the dialect's answer form. It never sees the machine or the memory.
 """
 from __future__ import annotations
 
-import re
 import time
 from typing import Sequence
 
 from .base import Completion
 
-_IF = re.compile(r'if (\S+)==(\S+) then result = (".*")')
-_DEFAULT = re.compile(r'result = (".*")')
+
+def _default_shape():
+    from ..program import load_dialect
+    return load_dialect("schuurmans", allow_path=False).shape
 
 
-def answer(prompt: str) -> str:
-    """The answer to one prompt; ``""`` when the prompt does not end in an instruction block."""
-    body = prompt[:-1] if prompt.endswith("\n") else prompt
-    if not body.endswith("$result"):
-        return ""
-    start = body.rfind("\nresult = ")
-    block = body[start + 1:] if start >= 0 else body
-    lines = block.split("\n")
-    m = _DEFAULT.fullmatch(lines[0])
-    if m is None:
-        return ""
-    result = m.group(1)
-    for line in lines[1:-1]:
-        m = _IF.fullmatch(line)
-        if m is None:
-            return ""
-        if m.group(1) == m.group(2):
-            result = m.group(3)
-    return result
+def answer(prompt: str, shape=None) -> str:
+    """The answer to one prompt (``shape``: a dialect's; default the schuurmans dialect's);
+    ``""`` when the prompt does not end in an instruction block of that shape."""
+    return (shape or _default_shape()).evaluate(prompt)
 
 
 class SymbolicBackend:
     """The ideal CPU with no model: evaluates the prompt's own if-lines (tests, baselines)."""
 
     name = "symbolic"
-    OPTIONS = ()
+    OPTIONS = ()  # no user options; ``dialect`` (the run's) is passed by ``load_backend``
 
-    def __init__(self, stop=("\n",)):
-        pass
+    def __init__(self, stop=("\n",), dialect=None):
+        # one dialect (a run's), or several (eval's): a prompt is read with the first shape
+        # it parses in
+        many = dialect if isinstance(dialect, (list, tuple)) else [dialect] if dialect else []
+        self.shapes = [d.shape for d in many] or [_default_shape()]
+
+    def _answer(self, prompt: str) -> str:
+        for shape in self.shapes:
+            text = shape.evaluate(prompt)
+            if text:
+                return text
+        return ""
 
     def identity(self) -> dict:
         return {"name": self.name, "model": None, "weights": None,
@@ -55,7 +52,7 @@ class SymbolicBackend:
         out = []
         for p in prompts:
             t0 = time.perf_counter()
-            text = answer(p)
+            text = self._answer(p)
             out.append(Completion(text, tokens_in=0, tokens_out=0, latency=time.perf_counter() - t0))
         return out
 

@@ -65,7 +65,7 @@ def eval_cmd(backend, dialects, distributions, n, seed, no_programs, keys, concu
     ds = [load_dialect(d) for d in (dialects or ("schuurmans", "compact"))]
     dists = list(distributions or ("training", "human", "large"))
     seed = DEFAULT_SEED if seed is None else seed
-    be = load_backend(backend, stop=ds[0].stop, **backend_options)
+    be = load_backend(backend, stop=ds[0].stop, dialect=ds, **backend_options)
     runner = ConcurrentBackend(be, concurrency) if concurrency > 1 else be
     console = _console()
     try:

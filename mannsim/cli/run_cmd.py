@@ -221,7 +221,7 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
                                                         dialect_name)
     else:
         dialect = load_dialect(dialect_name or DEFAULT_DIALECT)
-    backend = load_backend(backend_name, stop=dialect.stop, **backend_options)
+    backend = load_backend(backend_name, stop=dialect.stop, dialect=dialect, **backend_options)
     try:
         if resume:
             comp = Computer.resume(resume, backend, max_steps=max_steps, memo=memo,

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from ..trace import TraceIndex
 from ..safe_text import one_line, printable
-from ..trace.views import boot_folded, cycle_view, parse_steps, plural, stats
+from ..trace.views import cycle_view, parse_steps, plural, stats
 from .options import input_options, load_machine
 from .output import check_output, write_text
 from .progress import Ticker
@@ -78,6 +78,7 @@ def register(cli, console, err_console):
                 v["tape"] = "".join(s for _, s in v["tape"])
                 if not prompt:
                     v.pop("prompt_text", None)
+                    v.pop("prompt_block", None)
                 click.echo(json.dumps(v, ensure_ascii=False))
                 continue
             mark = "[green]✓[/]" if v["check"] == "ok" else "[red]✗[/]"
@@ -91,7 +92,7 @@ def register(cli, console, err_console):
             console.print(f"        writes {one_line(v['writes'], 600)} updates "
                           f"{one_line(v['updates'], 200)}", markup=False, highlight=False)
             if prompt:
-                console.print(Text("        " + printable(boot_folded(v["prompt_text"]))
+                console.print(Text("        " + printable(v["prompt_block"])
                                    .replace("\n", "\n        ")))
             if "divergence" in v:
                 d = v["divergence"]

@@ -89,7 +89,7 @@ def register(cli, console, format_option):
             if name != be.get("name"):
                 raise MannsimError(f"the certificate was made with backend "
                                    f"{one_line(be.get('name'), 40)!r}, not {backend!r}", check_path)
-            bk = load_backend(name, stop=d.stop, **backend_options)
+            bk = load_backend(name, stop=d.stop, dialect=d, **backend_options)
             try:
                 result = run_replay(prog, report, bk, check_path)
             finally:
@@ -104,7 +104,7 @@ def register(cli, console, format_option):
                           highlight=False)
             sys.exit(0 if ok and same else 1)
         prog = compile_program(machine, d)
-        be = load_backend(backend or "symbolic", stop=d.stop, **backend_options)
+        be = load_backend(backend or "symbolic", stop=d.stop, dialect=d, **backend_options)
         try:
             with Ticker(console, f"verify {one_line(prog.machine.name or program, 60)}",
                         unit="cases") as tick:

@@ -5,9 +5,14 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from ..errors import MannsimError
+
+if TYPE_CHECKING:
+    from .shape import Shape
 
 _HERE = Path(__file__).resolve().parent.parent
 #: the same places as resources.data_dir("prompts"): inside the package, then the source tree
@@ -15,6 +20,11 @@ _HERE = Path(__file__).resolve().parent.parent
 SEARCH_PATH = (_HERE / "prompts", _HERE.parent / "prompts")
 FIELDS = ("instruction", "default_line", "override_line", "step", "halt", "halt_named",
           "move_left", "move_right", "move_stay", "answer")
+
+
+#: The placeholders each template must hold (the shape's grammar reads them back).
+REQUIRED = {"instruction": ("{lines}",), "default_line": ("{result}",),
+            "override_line": ("{result}", "{symbol}", "@[@[i]]"), "answer": ("{result}",)}
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,12 @@ class Dialect:
 
     def fmt(self, key: str, **values) -> str:
         return self.templates[key].format(**values)
+
+    @cached_property
+    def shape(self) -> "Shape":
+        """The instruction grammar these templates define, for reading text back."""
+        from .shape import Shape
+        return Shape(self.templates)
 
 
 def available() -> list[str]:
@@ -69,6 +85,13 @@ def load_dialect(name: str, allow_path: bool = True) -> Dialect:
         raise MannsimError(f"dialect misses {missing[0]!r}", str(spec_path))
     if not isinstance(spec["boot"], str) or not all(isinstance(spec[k], str) for k in FIELDS):
         raise MannsimError("dialect fields must be strings", str(spec_path))
+    for key, needs in REQUIRED.items():
+        missing = [n for n in needs if n not in spec[key]]
+        if missing:
+            raise MannsimError(f"dialect field {key!r} must contain {missing[0]}", str(spec_path))
+    if spec["default_line"].startswith(("{", "@[")):
+        raise MannsimError("dialect field 'default_line' must start with fixed text (it marks "
+                           "where an instruction begins)", str(spec_path))
     boot_bytes = b""
     if spec["boot"]:
         boot_path = (folder / spec["boot"]).resolve()

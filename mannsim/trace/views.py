@@ -28,10 +28,27 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def boot_folded(prompt: str) -> str:
-    """The instruction part of a prompt: from its last ``result = `` line on."""
-    k = prompt.rfind("\nresult = ")
-    return prompt if k < 0 else prompt[k + 1:]
+def trace_shape(ix: TraceIndex):
+    """The instruction grammar of the trace's dialect (a shipped dialect with the recorded
+    digest), or None."""
+    if "shape" not in ix.__dict__.setdefault("_views", {}):
+        from ..errors import MannsimError
+        from ..program import load_dialect
+        info = ix.header.get("dialect") or {}
+        shape = None
+        try:
+            dialect = load_dialect(info.get("name"), allow_path=False)
+            shape = dialect.shape if dialect.digest == info.get("sha256") else None
+        except MannsimError:
+            pass
+        ix.__dict__["_views"]["shape"] = shape
+    return ix.__dict__["_views"]["shape"]
+
+
+def boot_folded(prompt: str, shape=None) -> str:
+    """The instruction part of a prompt (its last instruction block, read with the dialect's
+    ``shape``); the whole prompt when the shape is unknown."""
+    return prompt if shape is None else shape.block(prompt)
 
 
 def cycle_view(ix: TraceIndex, k: int, radius: int = 12) -> dict:
@@ -42,6 +59,7 @@ def cycle_view(ix: TraceIndex, k: int, radius: int = 12) -> dict:
     view = dict(rec)
     view["tape"] = window
     view["prompt_text"] = ix.prompts.get(rec["prompt"], "")
+    view["prompt_block"] = boot_folded(view["prompt_text"], trace_shape(ix))
     if ix.divergence is not None and ix.divergence["cycle"] == k:
         view["divergence"] = ix.divergence
     return view

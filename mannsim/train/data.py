@@ -1,6 +1,6 @@
 """Training data: random Turing machines compiled with a dialect into (prompt block, answer) pairs.
 
-Every instruction row (a ``result = …`` or ``if … then result = …`` line) that occurs in a
+Every instruction row (a default or override line of the dialect's shape) that occurs in a
 program under ``programs/`` is held out: a random state whose instruction contains such a row is
 redrawn, so nothing the tests or ``make run`` use is ever a training example. Deterministic for a
 given seed.
@@ -20,17 +20,13 @@ SYMBOL_POOL = list("0123456789abcdefghjkmnpqrstuvwxyzABXY_+*#.!?~<>^&|/,:;'`-") 
     "s0", "s1", "s2", "s3", "s4", "s5"]
 
 
-def _rows(text: str) -> list[str]:
-    """The instruction rows of an instruction text (its boot marker and $result stripped)."""
-    return [line for line in text.split("\n") if "result = " in line and not line.startswith("$")]
-
-
 def held_out_rows(dialect: Dialect, programs_dir: str | Path) -> set[str]:
+    """Every instruction row (read with the dialect's shape) of the programs in the folder."""
     rows: set[str] = set()
     for path in sorted(Path(programs_dir).glob("*.tm")):
         prog = compile_program(load(str(path)), dialect)
         for text in prog.texts.values():
-            rows.update(line.replace("@[boot]", "") for line in _rows(text))
+            rows.update(dialect.shape.rows(text))
     return rows
 
 
@@ -172,7 +168,7 @@ def blocks(dialect: Dialect, rng: random.Random, held_out: set[str], long_names:
         rng.shuffle(states)
         for q in states[:3]:
             text = prog.texts[q].replace("@[boot]", "")
-            if any(row in held_out for row in _rows(text)):
+            if any(row in held_out for row in dialect.shape.rows(text)):
                 continue
             s = rng.choice(machine.symbols)
             code = prog.codes[s]

@@ -1,11 +1,12 @@
 """The tokenizer of the prompt language, saved in Hugging Face format.
 
-Pre-tokenization isolates the fixed fragments of the prompt language (``result = "``,
-`` op="%[``, ``]" %[i]="``, ``" i+=1 "``, ``if ``, ``==``, `` then result = "``, ``$result``, a
-newline, ...) and splits everything else (state names, symbols, any other text) into single
-characters; byte-level BPE then learns each fragment as one token. So names and symbols are
-spelled the same way wherever they stand (in the instruction and in the answer), any text can
-be encoded, and ``tokenize(prompt + answer) == tokenize(prompt) + tokenize(answer)``.
+Pre-tokenization isolates the fixed fragments of the prompt language, read from the dialects'
+templates (for schuurmans: ``result = "``, `` op="%[``, ``]" %[i]="``, ``" i+=1 "``, ``if ``,
+``==``, `` then result = "``, ``$result``, a newline, ...) and splits everything else (state
+names, symbols, any other text) into single characters; byte-level BPE then learns each
+fragment as one token. So names and symbols are spelled the same way wherever they stand (in
+the instruction and in the answer), any text can be encoded, and
+``tokenize(prompt + answer) == tokenize(prompt) + tokenize(answer)``.
 """
 from __future__ import annotations
 
@@ -14,18 +15,26 @@ import re
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 SPECIAL = ["<|pad|>", "<|bos|>", "<|eos|>"]
-FRAGMENTS = [
-    ' then result = "', 'result = "', ' op="halt" ', ' op="%[', ']" %[i]="', '" i+=1 "',
-    '" i-=1 "', '"  "', 'halted="', "$result", "if ", "==", "\n",
-]
-PATTERN = "|".join(re.escape(f) for f in FRAGMENTS) + "|."
 
 
-def train_tokenizer(texts, vocab_size: int = 320):
+def fragments(dialects) -> tuple[str, ...]:
+    """The fixed fragments of the dialects' prompt language (each dialect's
+    :attr:`~mannsim.program.shape.Shape.fragments`), longest first."""
+    found = dict.fromkeys(f for d in dialects for f in d.shape.fragments)
+    return tuple(sorted(found, key=lambda f: (-len(f), f)))
+
+
+def pattern(frags) -> str:
+    """The pre-tokenizer's split pattern: each fragment whole, anything else one character
+    (no fragment is a prefix of another, so their order does not change the split)."""
+    return "|".join(re.escape(f) for f in frags) + "|."
+
+
+def train_tokenizer(texts, dialects, vocab_size: int = 320):
     from transformers import PreTrainedTokenizerFast
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(PATTERN), behavior="isolated"),
+        pre_tokenizers.Split(Regex(pattern(fragments(dialects))), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     tok.decoder = decoders.ByteLevel()

@@ -61,15 +61,17 @@ def build_sequence(rng, stream, tok, boot_ids, boot_labels, max_len, boot_prob):
         labels += [-100] * len(b) + a
 
 
-def boot_with_labels(tok, boot: str):
-    """The boot's tokens, labelled on its answer lines (lines that follow a $result line)."""
+def boot_with_labels(tok, boot: str, dialect):
+    """The boot's tokens, labelled on its answer lines (the lines that follow an instruction's
+    last line, ``$result`` in the schuurmans shape)."""
     ids, labels = [], []
     lines = boot.split("\n")[:-1] if boot.endswith("\n") else boot.split("\n")
+    last = dialect.shape.tail.rstrip("\n").rsplit("\n", 1)[-1]
     prev = ""
     for line in lines:
         t = tok(line + "\n", add_special_tokens=False)["input_ids"]
         ids += t
-        labels += t if prev == "$result" else [-100] * len(t)
+        labels += t if prev == last else [-100] * len(t)
         prev = line
     return ids, labels
 
@@ -85,7 +87,7 @@ def _worker_init(tok_dir: str, dialects: list[str], opts: dict) -> None:
     ds = [load_dialect(d) for d in dialects]
     _W.update(tok=tok, dialect=ds[0], opts=opts,
               held=held_out_rows(ds[0], PROGRAMS),
-              boots=[boot_with_labels(tok, d.boot) for d in ds])
+              boots=[boot_with_labels(tok, d.boot, d) for d in ds])
 
 
 def make_batch(k: int) -> tuple[list, list]:
@@ -246,7 +248,8 @@ def main(argv=None):
         stream = blocks(dialect, random.Random(args.seed), held, args.long_names, args.name_max,
                         args.symbols_max, args.human)
         corpus = [b + a + "\n" for b, a in (next(stream) for _ in range(5000))]
-        tok = train_tokenizer(corpus + [load_dialect(n).boot for n in names])
+        used = [load_dialect(n) for n in names]
+        tok = train_tokenizer(corpus + [d.boot for d in used], used)
         tok_dir = str(out / "tokenizer")
         tok.save_pretrained(tok_dir)
     config = LlamaConfig(
