@@ -48,3 +48,31 @@ class FaultyBackend(SymbolicBackend):
         if f == "halt-early":
             return '" op="halt" "'
         return f
+
+
+class CliResult:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_cli(args, check: bool = False, text: bool = True, input=None) -> CliResult:
+    """``mannsim ARGS`` in this process (click's CliRunner isolation around the real entry point,
+    so its one-line errors and exit codes are the ones a shell sees). Subprocesses stay only
+    where signals, rlimits or a terminal matter."""
+    from click.testing import CliRunner
+
+    from mannsim.cli import main
+    runner = CliRunner()
+    with runner.isolation(input=input) as streams:
+        out, err = streams[0], streams[1]
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        stdout, stderr = out.getvalue(), err.getvalue()
+    if text:
+        stdout, stderr = stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+    if check and code != 0:
+        raise AssertionError(f"mannsim {' '.join(map(str, args))} exited {code}: {stderr!r}")
+    return CliResult(code, stdout, stderr)

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from helpers import run_cli
 from conftest import PROGRAMS
 from mannsim.backends import BackendError, load_backend, registry
 from mannsim.backends.hf import DEFAULT_MODEL
@@ -38,8 +39,7 @@ def test_registry_lists_builtins_through_entry_points():
     names = {ep.name for ep in entry_points(group="mannsim.backends")}
     assert {"symbolic", "hf", "openai"} <= names
     assert {"symbolic", "hf", "openai"} <= set(registry())
-    out = subprocess.run([sys.executable, "-m", "mannsim", "backends"], capture_output=True,
-                         text=True, check=True).stdout
+    out = run_cli(["backends"], check=True).stdout
     assert "hf" in out and "openai" in out and "symbolic" in out
 
 
@@ -78,8 +78,8 @@ def test_hf_refuses_pickled_weights(tmp_path):
 
 
 def test_hf_bad_model_path_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "bb2.tm"),
-                           "-b", "hf", "--model", str(tmp_path)], capture_output=True, text=True)
+    proc = run_cli(["verify", str(PROGRAMS / "bb2.tm"),
+                    "-b", "hf", "--model", str(tmp_path)])
     assert proc.returncode == 2 and "not a model folder" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
@@ -100,11 +100,10 @@ def test_eval_concurrency_against_transformers_serve_equals_sequential(server, t
     cards = []
     for concurrency in ("1", "4"):
         out = tmp_path / f"card{concurrency}.json"
-        proc = subprocess.run([sys.executable, "-m", "mannsim", "eval", "-b", "openai",
-                               "--base-url", server.url, "--model", str(DEFAULT_MODEL), "-n", "2",
-                               "--distribution", "human", "--no-programs", "-d", "schuurmans",
-                               "--concurrency", concurrency, "--json", str(out)],
-                              capture_output=True, text=True)
+        proc = run_cli(["eval", "-b", "openai",
+                        "--base-url", server.url, "--model", str(DEFAULT_MODEL), "-n", "2",
+                        "--distribution", "human", "--no-programs", "-d", "schuurmans",
+                        "--concurrency", concurrency, "--json", str(out)])
         assert proc.returncode in (0, 1), proc.stderr[-2000:]
         cards.append([{k: c[k] for k in ("machines_passed", "cases", "cases_passed", "failures",
                                          "examples")} for c in json.loads(out.read_text())["cells"]])
@@ -142,9 +141,9 @@ def test_openai_retries_then_succeeds_and_times_out(server, tmp_path):
 def test_openai_unreachable_server_is_one_line(tmp_path):
     from servers import free_port
     url = f"http://127.0.0.1:{free_port()}/v1"
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bb2.tm"),
-                           "-b", "openai", "--base-url", url, "--retries", "1",
-                           "--trace", str(tmp_path / "t.jsonl")], capture_output=True, text=True)
+    proc = run_cli(["run", str(PROGRAMS / "bb2.tm"),
+                    "-b", "openai", "--base-url", url, "--retries", "1",
+                    "--trace", str(tmp_path / "t.jsonl")])
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"mannsim: error: server at {url} is unreachable "
                                                 "(after 2 attempts)"]

@@ -1,13 +1,12 @@
 """Turing machine -> clockwise machine -> bi-tag system -> U15,2 -> back: the whole chain."""
 import json
 import random
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import run_cli
 from conftest import PROGRAMS
 from mannsim.machine import Machine, load, run
 from mannsim.machine.model import Transition
@@ -115,12 +114,12 @@ def test_small_random_machines_through_u15_2(seed):
 
 def test_compile_a_machine_to_u15_2_and_decode(tmp_path):
     out = tmp_path / "bb2_u15.tm"
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "compile", str(PROGRAMS / "bb2.tm"),
-                           "--target", "u15_2", "-o", str(out)], capture_output=True, text=True)
+    proc = run_cli(["compile", str(PROGRAMS / "bb2.tm"),
+                    "--target", "u15_2", "-o", str(out)])
     assert proc.returncode == 0, proc.stderr
     assert "decode the result with" in out.read_text()
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", str(PROGRAMS / "bb2.tm"),
-                           "--program", str(out), "--json"], capture_output=True, text=True)
+    proc = run_cli(["decode", str(PROGRAMS / "bb2.tm"),
+                    "--program", str(out), "--json"])
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["match"]
     assert report["tape"] == "1111" and report["state"] == "Z" and report["machine_steps"] == 6
@@ -130,8 +129,8 @@ def test_compile_a_machine_to_u15_2_and_decode(tmp_path):
 def test_compile_to_bitag_and_errors(tmp_path):
     out = tmp_path / "succ.bitag"
     src = str(PROGRAMS / "compiled" / "unary_successor.tm")
-    subprocess.run([sys.executable, "-m", "mannsim", "compile", src, "--target", "bitag",
-                    "-o", str(out)], check=True, capture_output=True)
+    run_cli(["compile", src, "--target", "bitag",
+             "-o", str(out)], check=True, text=False)
     from mannsim.utm import load as load_bitag
     system = load_bitag(str(out))
     want = compile_tm(load(src)).system
@@ -140,8 +139,8 @@ def test_compile_to_bitag_and_errors(tmp_path):
     assert run_bitag(system).halted
     bad = tmp_path / "bad.tm"
     bad.write_text("start: A\nA 0 1 R\n")
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "compile", str(bad), "-o",
-                           str(tmp_path / "x.tm")], capture_output=True, text=True)
+    proc = run_cli(["compile", str(bad), "-o",
+                    str(tmp_path / "x.tm")])
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and str(bad) in proc.stderr
     assert "Traceback" not in proc.stderr
 

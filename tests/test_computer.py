@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import PROGRAMS
-from helpers import FaultyBackend
+from helpers import FaultyBackend, run_cli
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load, run
@@ -96,8 +96,8 @@ def test_resume_after_a_divergence_retries_from_the_last_good_cycle(tmp_path):
     trace = tmp_path / "t.jsonl"
     Computer(program("bb2.tm"), FaultyBackend("wrong-branch", at=3), trace=str(trace)).run()
     # another backend is refused: one run, one backend
-    out = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(trace),
-                          "-b", "symbolic", "--json"], capture_output=True, text=True)
+    out = run_cli(["run", "--resume", str(trace),
+                   "-b", "symbolic", "--json"])
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.count("\n") == 1 and "would mix two backends" in out.stderr
     # the same backend (its fault now past) replays the 2 good cycles, re-checked, and finishes
@@ -124,8 +124,8 @@ def test_sigkill_at_a_random_cycle_then_resume(tmp_path):
     proc.wait()
     before = read_trace(str(cut))
     assert before.end is None and 0 < len(before.cycles) < 60000
-    out = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(cut), "-b",
-                          "symbolic", "--json"], capture_output=True, text=True, check=True)
+    out = run_cli(["run", "--resume", str(cut), "-b",
+                   "symbolic", "--json"], check=True)
     data = json.loads(out.stdout)
     a, b = read_trace(str(full)).end, read_trace(str(cut)).end
     for key in ("reason", "cycles", "steps", "state", "head", "tape", "tape_start"):
@@ -172,15 +172,14 @@ def test_resume_refuses_a_changed_program(tmp_path):
     assert header["program"]["machine"]["rules"][0] == ["A", "0", "1", "R", "B"]
     header["program"]["machine"]["rules"][0][2] = "0"
     trace.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(trace)],
-                          capture_output=True, text=True)
+    proc = run_cli(["run", "--resume", str(trace)])
     assert proc.returncode == 2 and "does not match its hash" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_run_json_fields(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bb3.tm"), "-b",
-                          "symbolic", "--json"], capture_output=True, text=True, check=True)
+    out = run_cli(["run", str(PROGRAMS / "bb3.tm"), "-b",
+                   "symbolic", "--json"], check=True)
     data = json.loads(out.stdout)
     for key in ("steps", "halted", "final_state", "head", "tape", "backend", "diverged", "cycles",
                 "divergence_step"):

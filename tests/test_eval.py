@@ -1,10 +1,10 @@
 """mannsim eval: the suite, the report card, the failure taxonomy."""
 import json
 import random
-import subprocess
-import sys
 
 import pytest
+
+from helpers import run_cli
 
 from mannsim.backends.base import Completion
 from mannsim.backends.symbolic import answer as perfect
@@ -75,9 +75,9 @@ def test_every_failure_class_is_recognised(kind):
 
 
 def test_eval_card_on_symbolic(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mannsim", "eval", "-n", "5", "--json",
-                          str(tmp_path / "card.json"), "--markdown", str(tmp_path / "card.md"),
-                          "--plot", str(tmp_path / "card.png")], capture_output=True, text=True)
+    out = run_cli(["eval", "-n", "5", "--json",
+                   str(tmp_path / "card.json"), "--markdown", str(tmp_path / "card.md"),
+                   "--plot", str(tmp_path / "card.png")])
     assert out.returncode == 0, out.stderr
     card = json.loads((tmp_path / "card.json").read_text())
     suites = {(c["distribution"], c["dialect"]) for c in card["cells"]}
@@ -92,9 +92,9 @@ def test_eval_counts_machines_and_cases_and_fails_with_exit_1():
     (cell,) = cells
     assert cell.machines == 4 and cell.machines_passed < 4
     assert cell.failures["wrong move"] == cell.cases - cell.cases_passed > 0
-    out = subprocess.run([sys.executable, "-m", "mannsim", "eval", "-n", "2", "-b", "hf",
-                          "--threads", "1", "--distribution", "large", "--no-programs", "-d",
-                          "schuurmans"], capture_output=True, text=True)
+    out = run_cli(["eval", "-n", "2", "-b", "hf",
+                   "--threads", "1", "--distribution", "large", "--no-programs", "-d",
+                   "schuurmans"])
     assert out.returncode in (0, 1) and "large" in out.stdout
 
 
@@ -125,9 +125,8 @@ def test_eval_compiles_with_the_key_policy_it_names():
 
 
 def test_eval_card_records_the_key_policy(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mannsim", "eval", "-n", "2", "--no-programs",
-                          "--distribution", "human", "--keys", "names", "--json", "-"],
-                         capture_output=True, text=True)
+    out = run_cli(["eval", "-n", "2", "--no-programs",
+                   "--distribution", "human", "--keys", "names", "--json", "-"])
     assert out.returncode == 0, out.stderr
     card = json.loads(out.stdout)
     assert card["keys"] == "names" and "names keys" in card["title"]

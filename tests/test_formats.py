@@ -1,11 +1,10 @@
 """File formats: parsing, writing, round trips, and errors that name file and line."""
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import run_cli
 from conftest import PROGRAMS, reference_machines
 from mannsim.errors import MachineError, MannsimError
 from mannsim.machine import Transition, dump, load, parse, run
@@ -181,7 +180,7 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
     bin_.write_bytes(b"A 0 1 R B\n\xff\xfe\n")
     cases.append(["run", str(bin_)])
     for args in cases:
-        proc = subprocess.run([sys.executable, "-m", "mannsim", *args], capture_output=True, text=True)
+        proc = run_cli([*args])
         assert proc.returncode == 2, (args, proc.stderr)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("mannsim: error: "), (args, proc.stderr)
@@ -211,8 +210,7 @@ def test_invalid_machines_refused_at_construction():
 
 
 def test_standard_format_on_the_command_line():
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "run", "1RB1LB_1LA1RZ", "--json"],
-                          capture_output=True, text=True, check=True)
+    proc = run_cli(["run", "1RB1LB_1LA1RZ", "--json"], check=True)
     import json
     out = json.loads(proc.stdout)
     assert out["steps"] == 6 and out["tape"] == "1111" and out["halted"] and out["final_state"] == "Z"

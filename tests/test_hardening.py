@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import PROGRAMS
-from helpers import FaultyBackend
+from helpers import FaultyBackend, run_cli
 from mannsim.backends.base import Completion
 from mannsim.computer import Computer
 from mannsim.machine import load
@@ -97,8 +97,8 @@ def test_full_disk_ends_cleanly_and_the_trace_resumes(tmp_path):
     assert "cannot write trace" in proc.stderr and "Traceback" not in proc.stderr
     t = read_trace(str(trace))
     assert 100 < len(t.cycles) < 39066 and t.end is None
-    out = subprocess.run([sys.executable, "-m", "mannsim", "run", "--resume", str(trace), "-b",
-                          "symbolic", "--json"], capture_output=True, text=True, check=True)
+    out = run_cli(["run", "--resume", str(trace), "-b",
+                   "symbolic", "--json"], check=True)
     data = json.loads(out.stdout)
     assert data["halted"] and data["cycles"] == 39066 and data["final_state"] == "J"
 

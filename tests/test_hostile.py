@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import PROGRAMS
-from helpers import FaultyBackend
+from helpers import FaultyBackend, run_cli
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.limits import MAX_KEYS, MAX_STATES, MAX_TAPE_SPAN
@@ -22,6 +22,10 @@ DIALECT = load_dialect("schuurmans")
 
 
 def mannsim(*args, **kw):
+    """``mannsim ARGS``: in process (CliRunner); a real process only when ``kw`` asks for one
+    (an rlimit, an environment, a timeout)."""
+    if not kw:
+        return run_cli(args)
     return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
                           capture_output=True, text=True, **kw)
 

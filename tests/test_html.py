@@ -2,14 +2,12 @@
 Playwright. Without a browser these tests say so and skip; `.ci/run` installs one."""
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 
 from conftest import PROGRAMS
-from helpers import FaultyBackend
+from helpers import FaultyBackend, run_cli
 from mannsim.computer import Computer
 from mannsim.machine import Stepper, load
 from mannsim.program import compile_program, load_dialect
@@ -65,8 +63,8 @@ def diverged_page(tmp_path_factory):
     prog = compile_program(load(str(PROGRAMS / "bb3.tm")), DIALECT)
     Computer(prog, FaultyBackend("wrong-branch", at=9), trace=str(trace)).run()
     out = tmp / "run.html"
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "trace", "html", str(trace), "-o",
-                           str(out)], capture_output=True, text=True)
+    proc = run_cli(["trace", "html", str(trace), "-o",
+                    str(out)])
     assert proc.returncode == 0, proc.stderr
     return out, prog.machine
 
@@ -115,8 +113,7 @@ def test_plays_and_pauses(browser, tmp_path):
     from mannsim.backends import load_backend
     Computer(prog, load_backend("symbolic"), trace=str(trace)).run()
     out = tmp_path / "bb4.html"
-    subprocess.run([sys.executable, "-m", "mannsim", "trace", "html", str(trace), "-o", str(out)],
-                   check=True, capture_output=True)
+    run_cli(["trace", "html", str(trace), "-o", str(out)], check=True, text=False)
     page, errors, _ = open_page(browser, out)
     page.fill("#speed", "6")  # 100 cycles per second
     page.dispatch_event("#speed", "input")
@@ -136,11 +133,10 @@ def test_plays_and_pauses(browser, tmp_path):
 
 def test_u15_2s_trace_page_is_small_and_loads_fast(browser, tmp_path):
     trace = tmp_path / "u15.jsonl"
-    subprocess.run([sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "u15_2.tm"), "-b",
-                    "symbolic", "--trace", str(trace)], check=True, capture_output=True)
+    run_cli(["run", str(PROGRAMS / "u15_2.tm"), "-b",
+             "symbolic", "--trace", str(trace)], check=True, text=False)
     out = tmp_path / "u15.html"
-    subprocess.run([sys.executable, "-m", "mannsim", "trace", "html", str(trace), "-o", str(out)],
-                   check=True, capture_output=True)
+    run_cli(["trace", "html", str(trace), "-o", str(out)], check=True, text=False)
     assert out.stat().st_size < 400_000
     page, errors, seconds = open_page(browser, out)
     machine = load(str(PROGRAMS / "u15_2.tm"))
@@ -153,8 +149,7 @@ def test_u15_2s_trace_page_is_small_and_loads_fast(browser, tmp_path):
 
 def test_a_program_page_from_the_reference_machine(browser, tmp_path):
     out = tmp_path / "bb2.html"
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "html", "bb2", "-o", str(out)],
-                          capture_output=True, text=True)
+    proc = run_cli(["html", "bb2", "-o", str(out)])
     assert proc.returncode == 0, proc.stderr
     page, errors, _ = open_page(browser, out)
     page.click("#last")
@@ -177,8 +172,8 @@ def test_a_window_of_a_long_compact_trace_shows_the_traces_own_cycles(browser, t
              max_steps=SNAP_EVERY + 3000).run()
     first, last = SNAP_EVERY + 1000, SNAP_EVERY + 2000
     out = tmp_path / "w.html"
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "trace", "html", str(trace), "-o",
-                           str(out), "--steps", f"{first}:{last}"], capture_output=True, text=True)
+    proc = run_cli(["trace", "html", str(trace), "-o",
+                    str(out), "--steps", f"{first}:{last}"])
     assert proc.returncode == 0, proc.stderr
     page, errors, _ = open_page(browser, out)
     k, state, head, sym = shown(page)

@@ -1,9 +1,8 @@
 """Space-time diagrams: size, and pixels at known places (head, a known symbol, divergence)."""
-import subprocess
-import sys
 
 import matplotlib.image as mpimg
 
+from helpers import run_cli
 from conftest import PROGRAMS
 from mannsim.machine import load
 from mannsim.trace import TraceIndex
@@ -83,19 +82,19 @@ def test_many_symbols_get_distinct_colours_and_long_runs_honest_titles():
 
 def test_plot_commands(tmp_path, u15_trace):  # noqa: F811
     out = tmp_path / "bb2.svg"
-    subprocess.run([sys.executable, "-m", "mannsim", "plot", str(PROGRAMS / "bb2.tm"), "-o",
-                    str(out)], check=True, capture_output=True)
+    run_cli(["plot", str(PROGRAMS / "bb2.tm"), "-o",
+             str(out)], check=True, text=False)
     assert out.read_text().lstrip().startswith("<?xml")
     out = tmp_path / "u15.png"
-    subprocess.run([sys.executable, "-m", "mannsim", "trace", "plot", str(u15_trace), "-o",
-                    str(out)], check=True, capture_output=True)
+    run_cli(["trace", "plot", str(u15_trace), "-o",
+             str(out)], check=True, text=False)
     assert mpimg.imread(out).shape[:2] == (800, 1000)
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "plot", str(PROGRAMS / "bb2.tm"),
-                           "-o", str(tmp_path / "x.gif")], capture_output=True, text=True)
+    proc = run_cli(["plot", str(PROGRAMS / "bb2.tm"),
+                    "-o", str(tmp_path / "x.gif")])
     assert proc.returncode == 2 and ".png or .svg" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "plot", "bb4", "--steps", "20:80",
-                           "-o", str(tmp_path / "part.png")], capture_output=True, text=True)
+    proc = run_cli(["plot", "bb4", "--steps", "20:80",
+                    "-o", str(tmp_path / "part.png")])
     assert proc.returncode == 0, proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "plot", "bb4", "--steps", "80:20",
-                           "-o", str(tmp_path / "part.png")], capture_output=True, text=True)
+    proc = run_cli(["plot", "bb4", "--steps", "80:20",
+                    "-o", str(tmp_path / "part.png")])
     assert proc.returncode == 2 and "empty range" in proc.stderr

@@ -1,9 +1,8 @@
 """Prompt programs: compiling machines with a dialect, decoding MEMORY, the symbolic CPU."""
-import subprocess
-import sys
 
 import pytest
 
+from helpers import run_cli
 from conftest import PROGRAMS
 from mannsim.backends.symbolic import answer
 from mannsim.machine import load, parse
@@ -95,11 +94,10 @@ def test_boot_is_inert_and_in_the_papers_shape():
 
 
 def test_prompts_command_prints_the_program():
-    out = subprocess.run([sys.executable, "-m", "mannsim", "prompts", str(PROGRAMS / "bb2.tm")],
-                         capture_output=True, text=True, check=True).stdout
+    out = run_cli(["prompts", str(PROGRAMS / "bb2.tm")], check=True).stdout
     assert "MEMORY[boot]" in out and "if @[@[i]]==1 then" in out and "MEMORY[Z]" in out
-    out = subprocess.run([sys.executable, "-m", "mannsim", "prompts", str(PROGRAMS / "u15_2.tm"),
-                          "--cases"], capture_output=True, text=True, check=True).stdout
+    out = run_cli(["prompts", str(PROGRAMS / "u15_2.tm"),
+                   "--cases"], check=True).stdout
     assert out.count("; case ") == 29
 
 

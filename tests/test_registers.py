@@ -7,11 +7,10 @@ the policy, and those written before it (no ``keys`` field) are read with names,
 """
 import json
 import random
-import subprocess
-import sys
 
 import pytest
 
+from helpers import run_cli
 from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
@@ -26,8 +25,7 @@ DIALECT = load_dialect("schuurmans")
 
 
 def mannsim(*args):
-    return subprocess.run([sys.executable, "-m", "mannsim", *args], capture_output=True,
-                          text=True)
+    return run_cli([*args])
 
 
 def machine(names, symbols=("0", "1")):

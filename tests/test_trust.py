@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import run_cli
 from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.backends.base import Completion
@@ -33,8 +34,12 @@ def prog(name, **changes):
 
 
 def mannsim(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "mannsim", *args], capture_output=True,
-                          text=True, **kw)
+    """``mannsim ARGS``: in process (CliRunner); a real process only when ``kw`` asks for one
+    (an rlimit, an environment, a timeout)."""
+    if not kw:
+        return run_cli(args)
+    return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
+                          capture_output=True, text=True, **kw)
 
 
 # -- the cases the issue lists ---------------------------------------------------------------

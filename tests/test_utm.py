@@ -1,11 +1,10 @@
 """Bi-tag systems on U15,2: the test vector bit for bit, and random systems end to end."""
 import json
 import random
-import subprocess
-import sys
 
 import pytest
 
+from helpers import run_cli
 from conftest import PROGRAMS
 from mannsim.machine import run as run_machine
 from mannsim.utm import Bitag, BitagError, compile_bitag, decode, encode, load, run
@@ -80,10 +79,9 @@ def test_bad_bitag_files(tmp_path, text, words):
 def test_compile_and_decode_commands(tmp_path):
     out = tmp_path / "tv.tm"
     src = str(PROGRAMS / "bitag" / "test_vector.bitag")
-    subprocess.run([sys.executable, "-m", "mannsim", "compile", src, "-o", str(out)], check=True,
-                   capture_output=True)
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", src, "--program", str(out),
-                           "--json"], capture_output=True, text=True, check=True)
+    run_cli(["compile", src, "-o", str(out)], check=True, text=False)
+    proc = run_cli(["decode", src, "--program", str(out),
+                    "--json"], check=True)
     assert '"match": true' in proc.stdout and '"u15_steps": 39065' in proc.stdout
 
 
@@ -112,17 +110,15 @@ def test_compiled_examples(name):
 def test_decode_from_the_trace_of_a_run(tmp_path):
     trace = tmp_path / "t.jsonl"
     src = str(PROGRAMS / "bitag" / "test_vector.bitag")
-    subprocess.run([sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bitag" / "test_vector.tm"),
-                    "-b", "symbolic", "--trace", str(trace), "--json"], check=True,
-                   capture_output=True)
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", src, "--trace", str(trace),
-                           "--json"], capture_output=True, text=True)
+    run_cli(["run", str(PROGRAMS / "bitag" / "test_vector.tm"),
+             "-b", "symbolic", "--trace", str(trace), "--json"], check=True, text=False)
+    proc = run_cli(["decode", src, "--trace", str(trace),
+                    "--json"])
     out = json.loads(proc.stdout)
     assert proc.returncode == 0 and out["match"] and out["decoded"] == ["e2", "a1", "a1"]
     assert out["u15_steps"] == 39065
     cut = tmp_path / "cut.jsonl"  # a run that did not halt has nothing to decode
     cut.write_text("".join(trace.read_text().splitlines(True)[:50]))
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "decode", src, "--trace", str(cut)],
-                          capture_output=True, text=True)
+    proc = run_cli(["decode", src, "--trace", str(cut)])
     assert proc.returncode == 2 and "does not end halted" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

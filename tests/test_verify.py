@@ -1,14 +1,12 @@
 """mannsim verify: exhaustive conformance and its JSON certificate."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from conftest import PROGRAMS
-from helpers import FaultyBackend
+from helpers import FaultyBackend, run_cli
 from mannsim.backends import load_backend
 from mannsim.machine import load
 from mannsim.program import compile_program, load_dialect
@@ -22,9 +20,8 @@ DIALECT = load_dialect("schuurmans")
 
 def test_u15_2_symbolic_29_of_29_with_a_valid_certificate(tmp_path):
     out = tmp_path / "report.json"
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "u15_2.tm"),
-                           "--backend", "symbolic", "--json", str(out)], capture_output=True,
-                          text=True)
+    proc = run_cli(["verify", str(PROGRAMS / "u15_2.tm"),
+                    "--backend", "symbolic", "--json", str(out)])
     assert proc.returncode == 0, proc.stderr
     assert "PASS: 29/29" in proc.stdout
     report = json.loads(out.read_text())
@@ -71,8 +68,8 @@ def test_effect_check_accepts_same_effect_different_text():
 
 
 def test_verify_exit_code_and_json_to_stdout():
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "bb2.tm"),
-                           "--json", "-"], capture_output=True, text=True)
+    proc = run_cli(["verify", str(PROGRAMS / "bb2.tm"),
+                    "--json", "-"])
     assert proc.returncode == 0
     report = json.loads(proc.stdout)
     jsonschema.validate(report, SCHEMA)
@@ -109,12 +106,12 @@ def test_a_certificate_audits_and_tampering_is_found():
 def test_check_command(tmp_path):
     cert = tmp_path / "cert.json"
     cert.write_text(json.dumps(BB2_CERT))
-    ok = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "bb2.tm"),
-                         "--check", str(cert)], capture_output=True, text=True)
+    ok = run_cli(["verify", str(PROGRAMS / "bb2.tm"),
+                  "--check", str(cert)])
     assert ok.returncode == 0 and "5/5 cases pass" in ok.stdout
     cert.write_bytes(b"\xff{")
-    bad = subprocess.run([sys.executable, "-m", "mannsim", "verify", str(PROGRAMS / "bb2.tm"),
-                          "--check", str(cert)], capture_output=True, text=True)
+    bad = run_cli(["verify", str(PROGRAMS / "bb2.tm"),
+                   "--check", str(cert)])
     assert bad.returncode == 2 and bad.stderr.strip() == f"mannsim: error: {cert}: not UTF-8 text"
 
 

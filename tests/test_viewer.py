@@ -1,13 +1,11 @@
 """The trace viewer (Textual, headless via its pilot) and the trace commands."""
 import asyncio
 import json
-import subprocess
-import sys
 
 import pytest
 
 from conftest import PROGRAMS
-from helpers import FaultyBackend
+from helpers import FaultyBackend, run_cli
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load
@@ -143,27 +141,25 @@ def test_index_opens_fast_and_reads_truncated_traces(u15_trace, tmp_path):
     header = json.loads(lines[0])
     header["version"] = 0
     old.write_text(json.dumps(header) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "trace", "stats", str(old)],
-                          capture_output=True, text=True)
+    proc = run_cli(["trace", "stats", str(old)])
     assert proc.returncode == 2 and "version" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "mannsim", "trace", "stats", str(cut)],
-                          capture_output=True, text=True)
+    proc = run_cli(["trace", "stats", str(cut)])
     assert proc.returncode == 0 and proc.stderr.count("warning") == 1
 
 
 def test_trace_show_and_stats(u15_trace, diverged_trace):
-    out = subprocess.run([sys.executable, "-m", "mannsim", "trace", "show", str(u15_trace),
-                          "--steps", "1:3", "--json"], capture_output=True, text=True, check=True)
+    out = run_cli(["trace", "show", str(u15_trace),
+                   "--steps", "1:3", "--json"], check=True)
     recs = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["n"] for r in recs] == [1, 2, 3] and recs[0]["state"] == "A"
     assert len(recs[0]["tape"]) == 25
-    out = subprocess.run([sys.executable, "-m", "mannsim", "trace", "stats", str(diverged_trace),
-                          "--json"], capture_output=True, text=True, check=True)
+    out = run_cli(["trace", "stats", str(diverged_trace),
+                   "--json"], check=True)
     s = json.loads(out.stdout)
     assert s["cycles"] == 500 and s["first_divergence"] == 500 and s["end"] == "divergence"
     assert sum(s["pairs"].values()) == 500
-    out = subprocess.run([sys.executable, "-m", "mannsim", "trace", "show", str(diverged_trace),
-                          "--steps", "499:"], capture_output=True, text=True, check=True)
+    out = run_cli(["trace", "show", str(diverged_trace),
+                   "--steps", "499:"], check=True)
     assert "divergence:" in out.stdout and "✗" in out.stdout
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
 
 from .. import __version__
 from ..errors import MannsimError
@@ -14,11 +13,8 @@ from .output import check_output, write_text
 from . import eval_cmd, run_cmd, trace_cmd, utm_cmd, verify_cmd
 from .render import transition_table
 
-console = Console()
-err_console = Console(stderr=True)
-# Output made for pipes: on a non-terminal nothing is wrapped (a figure is never cut in two)
-console.soft_wrap = not console.is_terminal
-err_console.soft_wrap = not err_console.is_terminal
+from .consoles import console, err_console
+from .consoles import format_option as _format_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,11 +27,6 @@ def cli():
     u15_2, bb5, ...), or a busy-beaver standard-format string such as 1RB1LB_1LA1RZ given in
     place of a file (one starting with '-' goes after '--').
     """
-
-
-def _format_option():
-    return click.option("--format", "fmt", type=click.Choice(formats.FORMAT_NAMES),
-                        help="Input format (default: from the extension or the content).")
 
 
 @cli.command()
@@ -122,11 +113,9 @@ def backends():
         click.echo(f"{name:10} {one_line(describe(name), 160)}  [{one_line(target, 80)}]")
 
 
-run_cmd.register(cli, console, _format_option)
-verify_cmd.register(cli, console, _format_option)
-trace_cmd.register(cli, console, err_console)
-utm_cmd.register(cli, console)
-cli.add_command(eval_cmd.eval_cmd)
+for command in (run_cmd.run, verify_cmd.verify, trace_cmd.trace, trace_cmd.plot_program,
+                trace_cmd.html_program, utm_cmd.compile_cmd, utm_cmd.decode, eval_cmd.eval_cmd):
+    cli.add_command(command)
 
 
 def main(argv=None) -> None:

@@ -108,5 +108,5 @@ def eval_cmd(backend, dialects, distributions, n, seed, no_programs, keys, concu
 
 
 def _console():
-    from . import console
+    from .consoles import console
     return console

@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .consoles import console, format_option
 from ..errors import MannsimError
 from ..machine import formats
 from ..machine.simulator import run as run_reference
@@ -270,75 +271,74 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def register(cli, console, format_option):
-    @cli.command()
-    @click.argument("program", required=False)
-    @click.option("--backend", "-b", default=None, metavar="NAME",
-                  help="What executes the machine: 'reference' (the plain simulator; the "
-                       "default), 'symbolic' (the memory loop with a perfect CPU), or a "
-                       "language-model backend (see `mannsim backends`). With --resume: the "
-                       "trace's backend.")
-    @click.option("--dialect", "-d", default=None,
-                  help="Prompt dialect: a folder under prompts/, or a path (default "
-                       "schuurmans; with --resume, the trace's).")
-    @click.option("--max-steps", type=click.IntRange(min=0), default=None,
-                  help="Stop after this many steps (with a backend: cycles, one model call "
-                       "each). Default: 10^9 for reference, 10^7 otherwise.")
-    @click.option("--trace", type=click.Path(dir_okay=False),
-                  help="Write a trace here: JSON Lines, or compact (zstd blocks with an index, "
-                       "about 1 byte a cycle) when FILE ends in .zst.")
-    @click.option("--resume", type=click.Path(dir_okay=False, exists=True),
-                  help="Continue the run recorded in this trace, re-checking every recorded "
-                       "cycle; program, dialect and backend come from the trace (a PROGRAM or "
-                       "-b that differs is refused).")
-    @click.option("--memo", is_flag=True,
-                  help="Answer a repeated prompt from an in-process cache instead of the model.")
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
-    @click.option("--live/--no-live", default=None,
-                  help="Live display (default: on when standard output is a terminal).")
-    @click.option("--view", is_flag=True, help="Open the trace viewer following the run as it "
-                  "happens (quit it to stop the run; the trace is kept).")
-    @input_options
-    @backend_options_decorator
-    @format_option()
-    def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, view, fmt,
-            backend_options, inputs):
-        """Run PROGRAM and report steps, state, head and tape.
+@click.command()
+@click.argument("program", required=False)
+@click.option("--backend", "-b", default=None, metavar="NAME",
+              help="What executes the machine: 'reference' (the plain simulator; the "
+                   "default), 'symbolic' (the memory loop with a perfect CPU), or a "
+                   "language-model backend (see `mannsim backends`). With --resume: the "
+                   "trace's backend.")
+@click.option("--dialect", "-d", default=None,
+              help="Prompt dialect: a folder under prompts/, or a path (default "
+                   "schuurmans; with --resume, the trace's).")
+@click.option("--max-steps", type=click.IntRange(min=0), default=None,
+              help="Stop after this many steps (with a backend: cycles, one model call "
+                   "each). Default: 10^9 for reference, 10^7 otherwise.")
+@click.option("--trace", type=click.Path(dir_okay=False),
+              help="Write a trace here: JSON Lines, or compact (zstd blocks with an index, "
+                   "about 1 byte a cycle) when FILE ends in .zst.")
+@click.option("--resume", type=click.Path(dir_okay=False, exists=True),
+              help="Continue the run recorded in this trace, re-checking every recorded "
+                   "cycle; program, dialect and backend come from the trace (a PROGRAM or "
+                   "-b that differs is refused).")
+@click.option("--memo", is_flag=True,
+              help="Answer a repeated prompt from an in-process cache instead of the model.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
+@click.option("--live/--no-live", default=None,
+              help="Live display (default: on when standard output is a terminal).")
+@click.option("--view", is_flag=True, help="Open the trace viewer following the run as it "
+              "happens (quit it to stop the run; the trace is kept).")
+@input_options
+@backend_options_decorator
+@format_option()
+def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, view, fmt,
+        backend_options, inputs):
+    """Run PROGRAM and report steps, state, head and tape.
 
-        With --backend reference the machine runs on the fast reference simulator. Any other
-        backend runs the stored-instruction computer: the machine is compiled into a prompt
-        program (--dialect), and each cycle renders `op`, asks the backend once and applies its
-        answer to MEMORY, checked against the reference machine in lockstep; the first
-        difference stops the run with a divergence report (exit code 1).
-        """
-        if not program and not resume:
-            raise click.UsageError("give a PROGRAM, or --resume TRACE")
-        if resume and inputs:
-            raise click.UsageError("--tape, --head and --state start a new run; a resumed run "
-                                   "keeps the trace's input")
-        if backend is None and not resume:
-            backend = REFERENCE
-        if backend is not None and backend not in backend_names():
-            raise click.BadParameter(
-                f"unknown backend {backend!r} (installed: {', '.join(backend_names())})",
-                param_hint="--backend")
-        if backend == REFERENCE:
-            if resume or trace or memo or view:
-                raise click.UsageError("--trace, --resume, --memo and --view need a backend other than "
-                                       "'reference' (for example --backend symbolic)")
-            if backend_options:
-                raise click.UsageError(f"--{next(iter(backend_options)).replace('_', '-')} "
-                                       "needs a backend other than 'reference'")
-            if dialect:
-                raise click.UsageError("--dialect needs a backend other than 'reference'")
-            machine = load_machine(program, fmt, inputs)
-            code = run_reference_cmd(console, machine, machine.name or program,
-                                     10**9 if max_steps is None else max_steps, as_json)
-        else:
-            if live is None:
-                live = sys.stdout.isatty() and not as_json
-            code = run_computer(console, program_spec=program, fmt=fmt, backend_name=backend,
-                                backend_options=backend_options, dialect_name=dialect, max_steps=max_steps,
-                                trace=trace, resume=resume, memo=memo, as_json=as_json, live=live,
-                                view=view, inputs=inputs)
-        sys.exit(code)
+    With --backend reference the machine runs on the fast reference simulator. Any other
+    backend runs the stored-instruction computer: the machine is compiled into a prompt
+    program (--dialect), and each cycle renders `op`, asks the backend once and applies its
+    answer to MEMORY, checked against the reference machine in lockstep; the first
+    difference stops the run with a divergence report (exit code 1).
+    """
+    if not program and not resume:
+        raise click.UsageError("give a PROGRAM, or --resume TRACE")
+    if resume and inputs:
+        raise click.UsageError("--tape, --head and --state start a new run; a resumed run "
+                               "keeps the trace's input")
+    if backend is None and not resume:
+        backend = REFERENCE
+    if backend is not None and backend not in backend_names():
+        raise click.BadParameter(
+            f"unknown backend {backend!r} (installed: {', '.join(backend_names())})",
+            param_hint="--backend")
+    if backend == REFERENCE:
+        if resume or trace or memo or view:
+            raise click.UsageError("--trace, --resume, --memo and --view need a backend other than "
+                                   "'reference' (for example --backend symbolic)")
+        if backend_options:
+            raise click.UsageError(f"--{next(iter(backend_options)).replace('_', '-')} "
+                                   "needs a backend other than 'reference'")
+        if dialect:
+            raise click.UsageError("--dialect needs a backend other than 'reference'")
+        machine = load_machine(program, fmt, inputs)
+        code = run_reference_cmd(console, machine, machine.name or program,
+                                 10**9 if max_steps is None else max_steps, as_json)
+    else:
+        if live is None:
+            live = sys.stdout.isatty() and not as_json
+        code = run_computer(console, program_spec=program, fmt=fmt, backend_name=backend,
+                            backend_options=backend_options, dialect_name=dialect, max_steps=max_steps,
+                            trace=trace, resume=resume, memo=memo, as_json=as_json, live=live,
+                            view=view, inputs=inputs)
+    sys.exit(code)

@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .consoles import console, err_console
 from ..trace import TraceIndex
 from ..safe_text import one_line, printable
 from ..trace.views import cycle_view, parse_steps, plural, stats
@@ -52,176 +53,175 @@ def _check_image(path: str) -> None:
     check_output(path)
 
 
-def register(cli, console, err_console):
-    @cli.group()
-    def trace():
-        """Inspect a run's trace (written by `mannsim run --trace FILE`)."""
+@click.group()
+def trace():
+    """Inspect a run's trace (written by `mannsim run --trace FILE`)."""
 
-    @trace.command()
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-    @click.option("--steps", help="Cycles A:B (1-based, inclusive), e.g. 1:20 or 39000: .")
-    @click.option("--json", "as_json", is_flag=True, help="One JSON object per cycle.")
-    @click.option("--prompt", is_flag=True, help="Also print each prompt (boot folded).")
-    def show(file, steps, as_json, prompt):
-        """Print cycles of FILE: state, head, tape, answer, writes, check, latency."""
-        ix = _open(file, err_console)
-        try:
-            span = parse_steps(steps, len(ix))
-        except ValueError as e:
-            why = str(e) if "range" in str(e) or "trace has" in str(e) else \
-                "use A:B with integers (1-based, inclusive), e.g. 1:20 or 39000:"
-            raise click.BadParameter(why, param_hint="--steps") from None
-        for k in span:
-            v = cycle_view(ix, k)
-            if as_json:
-                v = dict(v)
-                v["tape"] = "".join(s for _, s in v["tape"])
-                if not prompt:
-                    v.pop("prompt_text", None)
-                    v.pop("prompt_block", None)
-                click.echo(json.dumps(v, ensure_ascii=False))
-                continue
-            mark = "[green]✓[/]" if v["check"] == "ok" else "[red]✗[/]"
-            console.print(f"{mark} [bold]{k:>6}[/] state {escape(one_line(v['state'], 60))}  "
-                          f"head {v['head']}  read {escape(one_line(v['read'], 40))}  "
-                          f"{v['ms']:.2f} ms  tokens {v['tin']}/{v['tout']}"
-                          + ("  [cyan]cached[/]" if v["cached"] else ""), highlight=False)
-            console.print("        tape   ", tape_text(v["tape"], v["head"]), sep="")
-            console.print(f"        answer {one_line(repr(v['answer']), 600)}", markup=False,
-                          highlight=False)
-            console.print(f"        writes {one_line(v['writes'], 600)} updates "
-                          f"{one_line(v['updates'], 200)}", markup=False, highlight=False)
-            if prompt:
-                console.print(Text("        " + printable(v["prompt_block"])
-                                   .replace("\n", "\n        ")))
-            if "divergence" in v:
-                d = v["divergence"]
-                console.print(f"        divergence: {one_line(d.get('reason'))}", style="red",
-                              markup=False, highlight=False)
-                console.print(f"        expected {one_line(d.get('expected'), 400)}", markup=False,
-                              highlight=False)
-                console.print(f"        actual   {one_line(d.get('actual'), 400)}", markup=False,
-                              highlight=False)
-
-    @trace.command("stats")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-    def stats_cmd(file, as_json):
-        """Cycles, distinct prompts, (state, symbol) counts, latency, tokens, cache hits."""
-        s = stats(_open(file, err_console))
+@trace.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--steps", help="Cycles A:B (1-based, inclusive), e.g. 1:20 or 39000: .")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per cycle.")
+@click.option("--prompt", is_flag=True, help="Also print each prompt (boot folded).")
+def show(file, steps, as_json, prompt):
+    """Print cycles of FILE: state, head, tape, answer, writes, check, latency."""
+    ix = _open(file, err_console)
+    try:
+        span = parse_steps(steps, len(ix))
+    except ValueError as e:
+        why = str(e) if "range" in str(e) or "trace has" in str(e) else \
+            "use A:B with integers (1-based, inclusive), e.g. 1:20 or 39000:"
+        raise click.BadParameter(why, param_hint="--steps") from None
+    for k in span:
+        v = cycle_view(ix, k)
         if as_json:
-            click.echo(json.dumps(s))
-            return
-        lat = s["latency_ms"]
-        console.print(f"[bold]{escape(one_line(s['program'], 80))}[/] on "
-                      f"{escape(one_line(s['backend'], 40))}: {plural(s['cycles'], 'cycle')}, "
-                      f"{s['distinct_prompts']} distinct prompts, ended: "
-                      f"{s['end'] or '(no end record)'}", highlight=False)
-        console.print(f"latency ms  p50 {lat['p50']:.3f}  p90 {lat['p90']:.3f}  p99 {lat['p99']:.3f}  "
-                      f"max {lat['max']:.3f}  mean {lat['mean']:.3f}")
-        console.print(f"tokens in {s['tokens_in']:,}  out {s['tokens_out']:,}   cache hit rate "
-                      f"{s['cache_hit_rate']:.1%}")
-        if s["first_divergence"]:
-            console.print(f"[red]first divergence at cycle {s['first_divergence']}[/] "
-                          f"({s['model_ms_to_first_divergence']} ms of model time before it)")
-        table = Table(title="cycles per (state, symbol read)")
-        table.add_column("state, symbol")
-        table.add_column("cycles", justify="right")
-        for pair, count in s["pairs"].items():
-            table.add_row(escape(one_line(pair, 80)), f"{count:,}")
-        console.print(table)
-
-    @trace.command()
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                  help="Image to write: .png or .svg.")
-    @click.option("--steps", "span", help="Only cycles A:B (either side may be empty).")
-    def plot(file, output, span):
-        """Draw FILE's space-time diagram (tape per step, head, divergence, latency panel)."""
-        from ..trace.plot import from_trace, save
-        _check_image(output)
-        ix = _open(file, err_console)
-        first, last = _span(span, len(ix))
-        save(from_trace(ix, first, last), output, title=one_line(f"{ix.header['program'].get('name')} on "
-                                                    f"{ix.header['backend'].get('name')}", 80))
-        console.print(f"wrote {output}")
-
-    @cli.command("plot")
-    @click.argument("program")
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                  help="Image to write: .png or .svg.")
-    @click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
-                  help="Steps of the reference machine to draw.")
-    @click.option("--steps", "span", help="Only steps A:B (either side may be empty; B at most "
-                  "--max-steps).")
-    @input_options
-    def plot_program(program, output, max_steps, span, inputs):
-        """Draw PROGRAM's space-time diagram with the reference machine (busy beavers too)."""
-        from ..trace.plot import collect, save
-        _check_image(output)
-        machine = load_machine(program, None, inputs)
-        with Ticker(console, f"plot {one_line(machine.name or program, 60)}", max_steps,
-                    "steps", limit=True) as tick:
-            first, last = _span(span, max_steps)
-            data = collect(machine, last, progress=lambda done, total: tick(done, total),
-                           first=first)
-        if tick.stop_requested:
-            raise KeyboardInterrupt
-        save(data, output)
-        console.print(f"wrote {output}")
-
-    @trace.command("html")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                  help="The page to write (one self-contained .html file).")
-    @click.option("--steps", "span", help="Only cycles A:B (1-based, inclusive; at most "
-                  "2,000,000), e.g. 40000000:40100000.")
-    def html_cmd(file, output, span):
-        """Write FILE as one web page that opens from disk, with no server and no network:
-        play/pause, step, jump to a cycle, the divergence or a (state, symbol); the tape with
-        the state on it, the prompt, answer, writes and check of each cycle, a space-time
-        diagram and the state diagram. A trace of more than 2,000,000 cycles is written a
-        window at a time (--steps)."""
-        from ..trace.html import MAX_PAGE_CYCLES, from_trace
-        check_output(output)
-        ix = _open(file, err_console)
-        try:
-            window = parse_steps(span, len(ix))
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--steps") from None
-        first, last = window.start, window.stop - 1
-        if last - first + 1 > MAX_PAGE_CYCLES:
-            raise click.BadParameter(
-                f"{last - first + 1:,} cycles are more than one page holds "
-                f"({MAX_PAGE_CYCLES:,}); choose a window, e.g. --steps {first}:"
-                f"{first + MAX_PAGE_CYCLES - 1}", param_hint="--steps")
-        write_text(output, from_trace(ix, first=first, last=last))
-        console.print(f"wrote {output}: {plural(last - first + 1, 'cycle')}"
-                      + (f" ({first:,}–{last:,} of {len(ix):,})" if span else ""),
+            v = dict(v)
+            v["tape"] = "".join(s for _, s in v["tape"])
+            if not prompt:
+                v.pop("prompt_text", None)
+                v.pop("prompt_block", None)
+            click.echo(json.dumps(v, ensure_ascii=False))
+            continue
+        mark = "[green]✓[/]" if v["check"] == "ok" else "[red]✗[/]"
+        console.print(f"{mark} [bold]{k:>6}[/] state {escape(one_line(v['state'], 60))}  "
+                      f"head {v['head']}  read {escape(one_line(v['read'], 40))}  "
+                      f"{v['ms']:.2f} ms  tokens {v['tin']}/{v['tout']}"
+                      + ("  [cyan]cached[/]" if v["cached"] else ""), highlight=False)
+        console.print("        tape   ", tape_text(v["tape"], v["head"]), sep="")
+        console.print(f"        answer {one_line(repr(v['answer']), 600)}", markup=False,
                       highlight=False)
+        console.print(f"        writes {one_line(v['writes'], 600)} updates "
+                      f"{one_line(v['updates'], 200)}", markup=False, highlight=False)
+        if prompt:
+            console.print(Text("        " + printable(v["prompt_block"])
+                               .replace("\n", "\n        ")))
+        if "divergence" in v:
+            d = v["divergence"]
+            console.print(f"        divergence: {one_line(d.get('reason'))}", style="red",
+                          markup=False, highlight=False)
+            console.print(f"        expected {one_line(d.get('expected'), 400)}", markup=False,
+                          highlight=False)
+            console.print(f"        actual   {one_line(d.get('actual'), 400)}", markup=False,
+                          highlight=False)
 
-    @cli.command("html")
-    @click.argument("program")
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                  help="The page to write (one self-contained .html file).")
-    @click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
-                  help="Cycles of the reference machine to put in the page.")
-    @click.option("--dialect", "-d", default="schuurmans", show_default=True,
-                  help="Prompt dialect whose prompts and answers the page shows.")
-    @input_options
-    def html_program(program, output, max_steps, dialect, inputs):
-        """Write PROGRAM's run on the reference machine as one web page (see `trace html`);
-        each cycle shows the prompt a model would see and the answer a perfect model gives."""
-        from ..program import compile_program, load_dialect
-        from ..trace.html import from_program
-        check_output(output)
-        prog = compile_program(load_machine(program, None, inputs), load_dialect(dialect))
-        write_text(output, from_program(prog, max_steps))
-        console.print(f"wrote {output}", highlight=False)
+@trace.command("stats")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def stats_cmd(file, as_json):
+    """Cycles, distinct prompts, (state, symbol) counts, latency, tokens, cache hits."""
+    s = stats(_open(file, err_console))
+    if as_json:
+        click.echo(json.dumps(s))
+        return
+    lat = s["latency_ms"]
+    console.print(f"[bold]{escape(one_line(s['program'], 80))}[/] on "
+                  f"{escape(one_line(s['backend'], 40))}: {plural(s['cycles'], 'cycle')}, "
+                  f"{s['distinct_prompts']} distinct prompts, ended: "
+                  f"{s['end'] or '(no end record)'}", highlight=False)
+    console.print(f"latency ms  p50 {lat['p50']:.3f}  p90 {lat['p90']:.3f}  p99 {lat['p99']:.3f}  "
+                  f"max {lat['max']:.3f}  mean {lat['mean']:.3f}")
+    console.print(f"tokens in {s['tokens_in']:,}  out {s['tokens_out']:,}   cache hit rate "
+                  f"{s['cache_hit_rate']:.1%}")
+    if s["first_divergence"]:
+        console.print(f"[red]first divergence at cycle {s['first_divergence']}[/] "
+                      f"({s['model_ms_to_first_divergence']} ms of model time before it)")
+    table = Table(title="cycles per (state, symbol read)")
+    table.add_column("state, symbol")
+    table.add_column("cycles", justify="right")
+    for pair, count in s["pairs"].items():
+        table.add_row(escape(one_line(pair, 80)), f"{count:,}")
+    console.print(table)
 
-    @trace.command()
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-    def view(file):
-        """Step through FILE interactively (keys: ? for help)."""
-        from ..viewer import TraceViewer
-        TraceViewer(_open(file, err_console)).run()
+@trace.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Image to write: .png or .svg.")
+@click.option("--steps", "span", help="Only cycles A:B (either side may be empty).")
+def plot(file, output, span):
+    """Draw FILE's space-time diagram (tape per step, head, divergence, latency panel)."""
+    from ..trace.plot import from_trace, save
+    _check_image(output)
+    ix = _open(file, err_console)
+    first, last = _span(span, len(ix))
+    save(from_trace(ix, first, last), output, title=one_line(f"{ix.header['program'].get('name')} on "
+                                                f"{ix.header['backend'].get('name')}", 80))
+    console.print(f"wrote {output}")
+
+@click.command("plot")
+@click.argument("program")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Image to write: .png or .svg.")
+@click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Steps of the reference machine to draw.")
+@click.option("--steps", "span", help="Only steps A:B (either side may be empty; B at most "
+              "--max-steps).")
+@input_options
+def plot_program(program, output, max_steps, span, inputs):
+    """Draw PROGRAM's space-time diagram with the reference machine (busy beavers too)."""
+    from ..trace.plot import collect, save
+    _check_image(output)
+    machine = load_machine(program, None, inputs)
+    with Ticker(console, f"plot {one_line(machine.name or program, 60)}", max_steps,
+                "steps", limit=True) as tick:
+        first, last = _span(span, max_steps)
+        data = collect(machine, last, progress=lambda done, total: tick(done, total),
+                       first=first)
+    if tick.stop_requested:
+        raise KeyboardInterrupt
+    save(data, output)
+    console.print(f"wrote {output}")
+
+@trace.command("html")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The page to write (one self-contained .html file).")
+@click.option("--steps", "span", help="Only cycles A:B (1-based, inclusive; at most "
+              "2,000,000), e.g. 40000000:40100000.")
+def html_cmd(file, output, span):
+    """Write FILE as one web page that opens from disk, with no server and no network:
+    play/pause, step, jump to a cycle, the divergence or a (state, symbol); the tape with
+    the state on it, the prompt, answer, writes and check of each cycle, a space-time
+    diagram and the state diagram. A trace of more than 2,000,000 cycles is written a
+    window at a time (--steps)."""
+    from ..trace.html import MAX_PAGE_CYCLES, from_trace
+    check_output(output)
+    ix = _open(file, err_console)
+    try:
+        window = parse_steps(span, len(ix))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--steps") from None
+    first, last = window.start, window.stop - 1
+    if last - first + 1 > MAX_PAGE_CYCLES:
+        raise click.BadParameter(
+            f"{last - first + 1:,} cycles are more than one page holds "
+            f"({MAX_PAGE_CYCLES:,}); choose a window, e.g. --steps {first}:"
+            f"{first + MAX_PAGE_CYCLES - 1}", param_hint="--steps")
+    write_text(output, from_trace(ix, first=first, last=last))
+    console.print(f"wrote {output}: {plural(last - first + 1, 'cycle')}"
+                  + (f" ({first:,}–{last:,} of {len(ix):,})" if span else ""),
+                  highlight=False)
+
+@click.command("html")
+@click.argument("program")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The page to write (one self-contained .html file).")
+@click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Cycles of the reference machine to put in the page.")
+@click.option("--dialect", "-d", default="schuurmans", show_default=True,
+              help="Prompt dialect whose prompts and answers the page shows.")
+@input_options
+def html_program(program, output, max_steps, dialect, inputs):
+    """Write PROGRAM's run on the reference machine as one web page (see `trace html`);
+    each cycle shows the prompt a model would see and the answer a perfect model gives."""
+    from ..program import compile_program, load_dialect
+    from ..trace.html import from_program
+    check_output(output)
+    prog = compile_program(load_machine(program, None, inputs), load_dialect(dialect))
+    write_text(output, from_program(prog, max_steps))
+    console.print(f"wrote {output}", highlight=False)
+
+@trace.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def view(file):
+    """Step through FILE interactively (keys: ? for help)."""
+    from ..viewer import TraceViewer
+    TraceViewer(_open(file, err_console)).run()

@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from .consoles import console, format_option
 from ..errors import MannsimError
 from ..machine import formats
 from ..safe_text import one_line
@@ -16,111 +17,110 @@ from .output import check_output, write_text
 from .progress import Ticker
 
 
-def register(cli, console, format_option):
-    @cli.command()
-    @click.argument("program")
-    @click.option("--backend", "-b", default=None, metavar="NAME",
-                  help="The backend to verify (see `mannsim backends`; default symbolic, or "
-                       "with --replay the certificate's).")
-    @click.option("--dialect", "-d", default="schuurmans", show_default=True,
-                  help="Prompt dialect (a folder under prompts/, or a path).")
-    @click.option("--json", "json_path", type=click.Path(dir_okay=False),
-                  help="Write the JSON report (a certificate) here; '-' for standard output.")
-    @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-                  help="hf: decode this many prompts side by side after their shared prefix "
-                       "(1: one at a time on the speculative fast path, faster on a CPU).")
-    @click.option("--check", "check_path", type=click.Path(dir_okay=False),
-                  help="Audit this JSON report instead of verifying: re-check its hashes, its "
-                       "cases and every recorded answer against PROGRAM, with no model. Proves "
-                       "that the recorded answers run the machine exactly, not who gave them.")
-    @click.option("--replay", is_flag=True,
-                  help="With --check: also ask the backend every recorded prompt again (the "
-                       "certificate's backend, model and weights; the backend options select "
-                       "it) and require the same answers.")
-    @backend_options_decorator
-    @format_option()
-    def verify(program, backend, dialect, json_path, batch, check_path, replay, fmt,
-               backend_options):
-        """Put every distinct (state, symbol) prompt of PROGRAM to a backend once.
+@click.command()
+@click.argument("program")
+@click.option("--backend", "-b", default=None, metavar="NAME",
+              help="The backend to verify (see `mannsim backends`; default symbolic, or "
+                   "with --replay the certificate's).")
+@click.option("--dialect", "-d", default="schuurmans", show_default=True,
+              help="Prompt dialect (a folder under prompts/, or a path).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the JSON report (a certificate) here; '-' for standard output.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="hf: decode this many prompts side by side after their shared prefix "
+                   "(1: one at a time on the speculative fast path, faster on a CPU).")
+@click.option("--check", "check_path", type=click.Path(dir_okay=False),
+              help="Audit this JSON report instead of verifying: re-check its hashes, its "
+                   "cases and every recorded answer against PROGRAM, with no model. Proves "
+                   "that the recorded answers run the machine exactly, not who gave them.")
+@click.option("--replay", is_flag=True,
+              help="With --check: also ask the backend every recorded prompt again (the "
+                   "certificate's backend, model and weights; the backend options select "
+                   "it) and require the same answers.")
+@backend_options_decorator
+@format_option()
+def verify(program, backend, dialect, json_path, batch, check_path, replay, fmt,
+           backend_options):
+    """Put every distinct (state, symbol) prompt of PROGRAM to a backend once.
 
-        Each answer is checked textually and by its effect (next instruction, symbol written,
-        head move, halt) at two heads of every sign and length of the heads a run can reach,
-        and may not read the tape. If every case passes, model plus memory simulates the
-        machine exactly on every input (README: "What verify proves"). Exit code 0 only when
-        all cases pass.
+    Each answer is checked textually and by its effect (next instruction, symbol written,
+    head move, halt) at two heads of every sign and length of the heads a run can reach,
+    and may not read the tape. If every case passes, model plus memory simulates the
+    machine exactly on every input (README: "What verify proves"). Exit code 0 only when
+    all cases pass.
 
-        With --check CERT no model is called: CERT is audited against PROGRAM (and --dialect)
-        and exit code 0 means a consistent, passing certificate. --replay adds the model's
-        side: the backend is asked again and must give the recorded answers.
-        """
-        from ..backends import load_backend
-        from ..program import compile_program, load_dialect
-        from ..verify import audit, certificate, key_policy, read_certificate
-        from ..verify import replay as run_replay
-        from ..verify import verify as run_verify
+    With --check CERT no model is called: CERT is audited against PROGRAM (and --dialect)
+    and exit code 0 means a consistent, passing certificate. --replay adds the model's
+    side: the backend is asked again and must give the recorded answers.
+    """
+    from ..backends import load_backend
+    from ..program import compile_program, load_dialect
+    from ..verify import audit, certificate, key_policy, read_certificate
+    from ..verify import replay as run_replay
+    from ..verify import verify as run_verify
 
-        if replay and not check_path:
-            raise click.UsageError("--replay needs --check CERT")
-        if json_path and json_path != "-":
-            check_output(json_path)
-        d = load_dialect(dialect)
-        machine = formats.load(program, fmt)
-        if check_path:
-            report = read_certificate(check_path)
-            prog = compile_program(machine, d, key_policy(report))
-            summary = audit(prog, report, check_path)
-            be = summary["backend"]
-            who = one_line(f"{be.get('name')} {be.get('model') or ''}".strip(), 120)
-            ok = summary["verdict"] == "pass"
-            console.print(f"{escape(one_line(check_path))}: a consistent certificate for "
-                          f"{escape(one_line(prog.machine.name or program))} ({escape(d.name)} "
-                          f"dialect): {summary['passed']}/{summary['cases']} cases pass, "
-                          "re-checked without a model: "
-                          + ("[green]PASS[/]" if ok else "[red]FAIL[/]"), highlight=False)
-            console.print("  proved   these answers make model + memory run the machine exactly "
-                          "(every case re-applied at every probe head)" if ok else
-                          "  proved   the recorded verdict (fail) follows from the answers",
-                          highlight=False)
-            if not replay:
-                console.print(f"  recorded backend {escape(who)} (not proved: --replay asks the "
-                              "backend again)", highlight=False)
-                sys.exit(0 if ok else 1)
-            name = backend or be.get("name")
-            if name != be.get("name"):
-                raise MannsimError(f"the certificate was made with backend "
-                                   f"{one_line(be.get('name'), 40)!r}, not {backend!r}", check_path)
-            bk = load_backend(name, stop=d.stop, dialect=d, **backend_options)
-            try:
-                result = run_replay(prog, report, bk, check_path)
-            finally:
-                bk.close()
-            for case, answer in result["differ"][:10]:
-                console.print(f"[red]✗[/] {escape(one_line('/'.join(case.states), 60))} reading "
-                              f"{escape(one_line('/'.join(case.symbols), 60))}: now answers "
-                              f"{escape(one_line(repr(answer), 80))}", highlight=False)
-            same = not result["differ"]
-            console.print(f"  replayed {result['same']}/{result['cases']} answers identical from "
-                          f"{escape(who)}: " + ("[green]SAME[/]" if same else "[red]DIFFERENT[/]"),
-                          highlight=False)
-            sys.exit(0 if ok and same else 1)
-        prog = compile_program(machine, d)
-        be = load_backend(backend or "symbolic", stop=d.stop, dialect=d, **backend_options)
+    if replay and not check_path:
+        raise click.UsageError("--replay needs --check CERT")
+    if json_path and json_path != "-":
+        check_output(json_path)
+    d = load_dialect(dialect)
+    machine = formats.load(program, fmt)
+    if check_path:
+        report = read_certificate(check_path)
+        prog = compile_program(machine, d, key_policy(report))
+        summary = audit(prog, report, check_path)
+        be = summary["backend"]
+        who = one_line(f"{be.get('name')} {be.get('model') or ''}".strip(), 120)
+        ok = summary["verdict"] == "pass"
+        console.print(f"{escape(one_line(check_path))}: a consistent certificate for "
+                      f"{escape(one_line(prog.machine.name or program))} ({escape(d.name)} "
+                      f"dialect): {summary['passed']}/{summary['cases']} cases pass, "
+                      "re-checked without a model: "
+                      + ("[green]PASS[/]" if ok else "[red]FAIL[/]"), highlight=False)
+        console.print("  proved   these answers make model + memory run the machine exactly "
+                      "(every case re-applied at every probe head)" if ok else
+                      "  proved   the recorded verdict (fail) follows from the answers",
+                      highlight=False)
+        if not replay:
+            console.print(f"  recorded backend {escape(who)} (not proved: --replay asks the "
+                          "backend again)", highlight=False)
+            sys.exit(0 if ok else 1)
+        name = backend or be.get("name")
+        if name != be.get("name"):
+            raise MannsimError(f"the certificate was made with backend "
+                               f"{one_line(be.get('name'), 40)!r}, not {backend!r}", check_path)
+        bk = load_backend(name, stop=d.stop, dialect=d, **backend_options)
         try:
-            with Ticker(console, f"verify {one_line(prog.machine.name or program, 60)}",
-                        unit="cases") as tick:
-                results = run_verify(prog, be, batch,
-                                     progress=(lambda done, total: tick(done, total))
-                                     if tick.on else None)
-            report = certificate(prog, be, results)
+            result = run_replay(prog, report, bk, check_path)
         finally:
-            be.close()
-        if json_path == "-":
-            click.echo(json.dumps(report, indent=1))
-        else:
-            if json_path:
-                write_text(json_path, json.dumps(report, indent=1))
-            _table(console, prog, results, report, backend or "symbolic")
-        sys.exit(0 if report["verdict"] == "pass" else 1)
+            bk.close()
+        for case, answer in result["differ"][:10]:
+            console.print(f"[red]✗[/] {escape(one_line('/'.join(case.states), 60))} reading "
+                          f"{escape(one_line('/'.join(case.symbols), 60))}: now answers "
+                          f"{escape(one_line(repr(answer), 80))}", highlight=False)
+        same = not result["differ"]
+        console.print(f"  replayed {result['same']}/{result['cases']} answers identical from "
+                      f"{escape(who)}: " + ("[green]SAME[/]" if same else "[red]DIFFERENT[/]"),
+                      highlight=False)
+        sys.exit(0 if ok and same else 1)
+    prog = compile_program(machine, d)
+    be = load_backend(backend or "symbolic", stop=d.stop, dialect=d, **backend_options)
+    try:
+        with Ticker(console, f"verify {one_line(prog.machine.name or program, 60)}",
+                    unit="cases") as tick:
+            results = run_verify(prog, be, batch,
+                                 progress=(lambda done, total: tick(done, total))
+                                 if tick.on else None)
+        report = certificate(prog, be, results)
+    finally:
+        be.close()
+    if json_path == "-":
+        click.echo(json.dumps(report, indent=1))
+    else:
+        if json_path:
+            write_text(json_path, json.dumps(report, indent=1))
+        _table(console, prog, results, report, backend or "symbolic")
+    sys.exit(0 if report["verdict"] == "pass" else 1)
 
 
 def _table(console, prog, results, report, backend):
