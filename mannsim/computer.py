@@ -8,13 +8,12 @@ where they should not are divergences, never crashes.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from . import __version__
-from .backends.base import MAX_ANSWER, Backend, Completion
+from .backends.base import MAX_ANSWER, Backend, Completion, same_backend
 from .errors import MannsimError
 from .limits import MAX_TAPE_SPAN
 from .machine import Stepper, canonical
@@ -81,28 +80,6 @@ class RunReport:
             "cached": self.cached, "seconds": round(self.elapsed, 6), "error": self.error,
             "resumed_from": self.resumed_from,
         }
-
-
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def same_backend(now: dict, recorded: dict, what: str = "the trace") -> str | None:
-    """Why the backend ``now`` is not the one ``what`` (a trace, a certificate) ``recorded``
-    (None: it is): the same backend name, and the same weights (sha256) where either side has
-    weights, else the same model name."""
-    if not isinstance(recorded, dict):
-        return f"{what} does not name its backend"
-    if now.get("name") != recorded.get("name"):
-        return (f"{what} was recorded with backend {one_line(recorded.get('name'), 40)!r}, "
-                f"not {one_line(now.get('name'), 40)!r}")
-    if now.get("weights") is not None or recorded.get("weights") is not None:
-        if now.get("weights") != recorded.get("weights"):
-            return f"the model's weights differ from the ones {what} was recorded with (sha256)"
-    elif now.get("model") != recorded.get("model"):
-        return (f"{what} was recorded with model {one_line(recorded.get('model'), 80)!r}, "
-                f"not {one_line(now.get('model'), 80)!r}")
-    return None
 
 
 class Computer:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
 from ..errors import MannsimError
+from ..safe_text import one_line
 
 #: Longest answer a backend may return (characters); longer answers are cut and flagged.
 MAX_ANSWER = 4096
@@ -37,3 +38,21 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release resources."""
+
+
+def same_backend(now: dict, recorded: dict, what: str = "the trace") -> str | None:
+    """Why the backend ``now`` is not the one ``what`` (a trace, a certificate) ``recorded``
+    (None: it is): the same backend name, and the same weights (sha256) where either side has
+    weights, else the same model name."""
+    if not isinstance(recorded, dict):
+        return f"{what} does not name its backend"
+    if now.get("name") != recorded.get("name"):
+        return (f"{what} was recorded with backend {one_line(recorded.get('name'), 40)!r}, "
+                f"not {one_line(now.get('name'), 40)!r}")
+    if now.get("weights") is not None or recorded.get("weights") is not None:
+        if now.get("weights") != recorded.get("weights"):
+            return f"the model's weights differ from the ones {what} was recorded with (sha256)"
+    elif now.get("model") != recorded.get("model"):
+        return (f"{what} was recorded with model {one_line(recorded.get('model'), 80)!r}, "
+                f"not {one_line(now.get('model'), 80)!r}")
+    return None
