@@ -15,7 +15,7 @@ from .model import MOVE_NAMES, Machine, Transition, check_size
 _MOVES = {v: k for k, v in MOVE_NAMES.items()}
 
 
-def to_data(m: Machine) -> dict:
+def to_data(m: Machine) -> dict[str, object]:
     """The machine as JSON-ready data, in the machine's own state and symbol order."""
     return {
         "name": m.name,
@@ -38,13 +38,13 @@ def digest(m: Machine) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def _strings(value, what: str, path: str | None) -> list[str]:
+def _strings(value: object, what: str, path: str | None) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         raise MachineError(f"machine field {what!r} must be a list of strings", path)
     return value
 
 
-def from_data(data, path: str | None = None) -> Machine:
+def from_data(data: object, path: str | None = None) -> Machine:
     """Rebuild a machine from :func:`to_data`'s form, validating every field (hostile input)."""
     if not isinstance(data, dict):
         raise MachineError("the machine must be a JSON object", path)

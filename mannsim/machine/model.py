@@ -193,7 +193,7 @@ class Machine:
         lo, hi = min(cells), max(cells)
         return self.tape_text(cells.get(c, self.blank) for c in range(lo, hi + 1)), lo
 
-    def _key(self):
+    def _key(self) -> tuple[object, ...]:
         """What makes two machines equal: the same table, names and tape (order of listing aside)."""
         return (
             tuple(sorted(self.states)), tuple(sorted(self.symbols)), self.blank, self.start,
@@ -210,7 +210,7 @@ class Machine:
             self._hash = hash(self._key())
         return self._hash
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> None:
         if key != "_hash" and getattr(self, "_frozen", False):
             raise AttributeError("Machine is immutable")
         object.__setattr__(self, key, value)
@@ -232,7 +232,9 @@ class Machine:
 
     def rename_symbols(self, mapping: Mapping[str, str]) -> "Machine":
         """A copy with symbols renamed (symbols absent from ``mapping`` keep their names)."""
-        m = lambda s: mapping.get(s, s)  # noqa: E731
+        def m(s: str) -> str:
+            return mapping.get(s, s)
+
         return self.replace(
             symbols=[m(s) for s in self.symbols], blank=m(self.blank), tape=[m(s) for s in self.tape],
             transitions={(q, m(s)): Transition(m(t.write), t.move, t.next)
@@ -240,7 +242,9 @@ class Machine:
         )
 
     def rename_states(self, mapping: Mapping[str, str]) -> "Machine":
-        m = lambda s: mapping.get(s, s)  # noqa: E731
+        def m(s: str) -> str:
+            return mapping.get(s, s)
+
         return self.replace(
             states=[m(s) for s in self.states], start=m(self.start),
             halt_states=[m(s) for s in self.halt_states],
@@ -254,7 +258,7 @@ def with_input(machine: Machine, tape: str | None = None, head: str | int | None
     """``machine`` with its input replaced: ``tape`` as text (characters, or words separated by
     spaces when a symbol is longer than one character; ``_``-free machines may use spaces for
     blanks only in word form), ``head`` a cell, ``state`` the start state."""
-    changes: dict = {}
+    changes: dict[str, object] = {}
     if tape is not None:
         check_tape_length(len(tape))
         cells = tape.split() if machine.word_symbols else [c for c in tape if not c.isspace()]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import MachineError
 from .model import Machine, Transition
@@ -60,7 +60,7 @@ class Result:
     def nonblank(self) -> int:
         return len(self.cells)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "steps": self.steps, "halted": self.halted,
             "reason": "halt" if self.halted else "max_steps", "final_state": self.state,
@@ -150,7 +150,8 @@ def run_naive(machine: Machine, max_steps: int) -> Result:
 PROGRESS_EVERY = 1 << 16
 
 
-def run(machine: Machine, max_steps: int = 10**9, progress=None) -> Result:
+def run(machine: Machine, max_steps: int = 10**9,
+        progress: Callable[[int], object] | None = None) -> Result:
     """Run to halt or ``max_steps`` steps, fast.
 
     The tape is a ``bytearray`` of symbol indices (blank = 0), the table a flat list, and a
@@ -166,7 +167,7 @@ def run(machine: Machine, max_steps: int = 10**9, progress=None) -> Result:
     states = machine.states
     state_index = {s: k for k, s in enumerate(states)}
     k = len(symbols)
-    table: list = [None] * (len(states) * k)
+    table: list[tuple[int, int, int, bool] | None] = [None] * (len(states) * k)
     for (q, s), t in machine.transitions.items():
         qi, si, ni = state_index[q], sym_index[s], state_index[t.next]
         sweep = ni == qi and t.move != 0
@@ -192,17 +193,18 @@ def run(machine: Machine, max_steps: int = 10**9, progress=None) -> Result:
     interrupted = False
     while steps < max_steps:
         x = tape[pos]
-        t = table[base + x]
-        if t is None:
+        entry = table[base + x]
+        if entry is None:
             halted = True
             break
         countdown -= 1
         if countdown == 0:
-            if progress(steps):  # asked to stop (Ctrl-C): the configuration is consistent
+            # asked to stop (Ctrl-C): the configuration is consistent
+            if progress is not None and progress(steps):
                 interrupted = True
                 break
             countdown = PROGRESS_EVERY
-        w, mv, base, sweep = t
+        w, mv, base, sweep = entry
         if not sweep:
             tape[pos] = w
             pos += mv

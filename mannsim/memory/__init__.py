@@ -26,10 +26,10 @@ Semantics (in the order the computer applies them):
 4. **updates** (``parse_updates``): ``label+=N`` / ``label-=N`` in the text *outside* the
    assignments, so an ``i+=1`` that is part of a copied instruction text is not applied.
 """
+from ..limits import MAX_KEYS
 from .core import (
     CELL_KEY,
     MAX_DEPTH,
-    MAX_KEYS,
     MAX_VALUE,
     Memory,
     MemoryError_,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..errors import MannsimError
 from ..limits import MAX_KEYS
@@ -31,12 +32,12 @@ class MemoryError_(MannsimError):
     """A memory operation refused: too deep, too large, or not an integer where one is needed."""
 
 
-class Memory(dict):
+class Memory(dict[str, str]):
     """MEMORY: string keys to string values; a missing key reads as ``default`` (the blank)."""
 
     __slots__ = ("default",)
 
-    def __init__(self, *args, default: str = "0", **kwargs):
+    def __init__(self, *args: Any, default: str = "0", **kwargs: str) -> None:
         super().__init__(*args, **kwargs)
         self.default = default
 

@@ -22,10 +22,15 @@ every (sign, length) class (:func:`probe_heads`) passes at every head within the
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 from ..limits import MAX_ANSWER, MAX_TAPE_SPAN
 from ..machine.model import Transition
 from ..memory import CELL_KEY, WRITE, Memory, MemoryError_, apply_answer
 from .compiler import HALT, Program
+
+Assigns = list[tuple[str, str]]
+Updates = list[tuple[str, int]]
 
 
 def answer_problem(answer: str, truncated: bool = False) -> str | None:
@@ -47,7 +52,8 @@ def reference_problem(answer: str) -> str | None:
 
 
 def check_cycle(prog: Program, mem: Memory, t: Transition | None, state_after: str, head: int,
-                assigns, updates, before: dict) -> str | None:
+                assigns: Assigns, updates: Updates,
+                before: dict[str, str | None]) -> str | None:
     """Compare MEMORY after one cycle with the reference transition ``t`` (``None``: halt).
 
     ``state_after`` is the reference state after the transition (the halting state when ``t``
@@ -87,7 +93,8 @@ def check_cycle(prog: Program, mem: Memory, t: Transition | None, state_after: s
 
 
 def apply_checked(prog: Program, mem: Memory, t: Transition | None, state_after: str,
-                  head: int, answer: str):
+                  head: int,
+                  answer: str) -> tuple[str | None, tuple[Assigns, Updates] | None]:
     """Apply ``answer`` to ``mem`` (the head on ``head``) and compare with the reference
     transition ``t``: (what is wrong or None, (assignments, updates) or None when the answer
     could not be applied, in which case ``mem`` is unchanged)."""
@@ -139,7 +146,8 @@ def tapeless_memory(prog: Program) -> Memory:
     return mem
 
 
-def case_problem(prog: Program, states, symbols, answer: str, truncated: bool = False,
+def case_problem(prog: Program, states: Iterable[str], symbols: Iterable[str], answer: str,
+                 truncated: bool = False,
                  heads: tuple[int, ...] = PROBE_HEADS, base: Memory | None = None) -> str | None:
     """What is wrong with ``answer`` for a case (every (state, symbol) it stands for), checked
     at every probe head, or None when its effect is right wherever a run can be."""

@@ -191,7 +191,7 @@ class Program:
         """Every distinct rendered (state, symbol) prompt, in state then symbol order."""
         from ..memory import Renderer
         seen: dict[str, int] = {}
-        out: list[list] = []
+        out: list[tuple[list[str], list[str], str, str]] = []
         for q in self.machine.states:
             for s in self.machine.symbols:
                 mem = Memory({"boot": self.dialect.boot, "i": "0", "0": self.codes[s]},
@@ -205,7 +205,7 @@ class Program:
                         case[1].append(s)
                     continue
                 seen[prompt] = len(out)
-                out.append([[q], [s], prompt, self.answer(q, s)])
+                out.append(([q], [s], prompt, self.answer(q, s)))
         return [Case(tuple(a), tuple(b), p, ans) for a, b, p, ans in out]
 
 

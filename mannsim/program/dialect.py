@@ -37,7 +37,7 @@ class Dialect:
     path: str
     digest: str = field(default="")
 
-    def fmt(self, key: str, **values) -> str:
+    def fmt(self, key: str, **values: object) -> str:
         return self.templates[key].format(**values)
 
     @cached_property

@@ -23,7 +23,7 @@ RUNTIME_FRAGMENTS = (' op="halt" ', ' op="%[', ']" %[i]="', '" i+=1 "', '" i-=1 
                      'halted="', "\n")
 
 
-def _line_regex(template: str) -> re.Pattern:
+def _line_regex(template: str) -> re.Pattern[str]:
     out, at = [], 0
     body = template[:-1] if template.endswith("\n") else template
     for m in _PLACEHOLDER.finditer(body):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from ...errors import FormatError
 from ..model import L, R, S, Transition
@@ -34,7 +35,8 @@ def parse_rule(tokens: list[str], path: str | None, lineno: int) -> Rule:
 
 
 def expand_rules(rules: list[Rule], states: list[str], symbols: list[str], halt_states: set[str],
-                 path: str | None) -> tuple[dict, dict]:
+                 path: str | None) -> tuple[dict[tuple[str, str], Transition],
+                                            dict[tuple[str, str], int]]:
     """Turn rules (with Morphett wildcards) into an explicit table and a line map.
 
     Lookup order for a (state, symbol) is Morphett's: exact, (state, *), (*, symbol), (*, *).
@@ -66,7 +68,8 @@ def expand_rules(rules: list[Rule], states: list[str], symbols: list[str], halt_
     return transitions, lines
 
 
-def ordered_names(rules: list[Rule], extra_states=(), extra_symbols=()) -> tuple[list[str], list[str]]:
+def ordered_names(rules: list[Rule], extra_states: Iterable[str] = (),
+                  extra_symbols: Iterable[str] = ()) -> tuple[list[str], list[str]]:
     """States and symbols in order of first appearance (wildcards excluded)."""
     states: dict[str, None] = {}
     symbols: dict[str, None] = {}

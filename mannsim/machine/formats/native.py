@@ -41,7 +41,7 @@ def parse(text: str, path: str | None = None) -> Machine:
             continue
         rules.append(parse_rule(line.split(), path, lineno))
 
-    def get(key, default=None):
+    def get(key: str, default: str = "") -> str:
         return directives[key][0] if key in directives else default
 
     blank = get("blank", "_")

@@ -9,6 +9,8 @@ PyYAML's safe loader refuses those, so this loader turns list keys into tuples. 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from ...errors import FormatError
@@ -20,7 +22,8 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that accepts sequence keys (as tuples) and records key lines."""
 
 
-def _construct_mapping(loader, node, deep=False):
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode,
+                       deep: bool = False) -> "_Pairs":
     pairs = []
     for key_node, value_node in node.value:
         if isinstance(key_node, yaml.SequenceNode):
@@ -37,10 +40,10 @@ def _construct_mapping(loader, node, deep=False):
     return _Pairs(pairs)
 
 
-class _Pairs(dict):
+class _Pairs(dict[Any, Any]):
     """A dict that remembers the source line of each key."""
 
-    def __init__(self, pairs):
+    def __init__(self, pairs: list[tuple[Any, Any, int]]) -> None:
         super().__init__((k, v) for k, v, _ in pairs)
         self.lines = {k: line for k, _, line in pairs}
 
@@ -48,7 +51,7 @@ class _Pairs(dict):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _sym(value, path, line) -> str:
+def _sym(value: object, path: str | None, line: int | None) -> str:
     if value is None:
         raise FormatError("a symbol cannot be empty (null)", path, line)
     if isinstance(value, bool):
@@ -59,7 +62,7 @@ def _sym(value, path, line) -> str:
     return text
 
 
-def expanded_size(root) -> int:
+def expanded_size(root: yaml.Node) -> int:
     """How many nodes the document ``root`` has with every alias expanded (linear time: each
     distinct node is sized once), capped just above MAX_YAML_NODES."""
     sizes: dict[int, int] = {}
@@ -85,7 +88,7 @@ def expanded_size(root) -> int:
     return sizes[id(root)]
 
 
-def _load(text: str):
+def _load(text: str) -> Any:
     """Compose, refuse an alias bomb, then construct (yaml.load's steps, with a size check)."""
     loader = _Loader(text)
     try:
@@ -171,7 +174,9 @@ def parse(text: str, path: str | None = None) -> Machine:
     if " " in symbols:  # a space cannot be a mannsim symbol: it becomes '_'
         if "_" in symbols:
             raise FormatError("both ' ' and '_' are symbols; mannsim writes ' ' as '_'", path)
-        sp = lambda c: "_" if c == " " else c  # noqa: E731
+        def sp(c: str) -> str:
+            return "_" if c == " " else c
+
         symbols, blank, tape = [sp(c) for c in symbols], sp(blank), [sp(c) for c in tape]
         transitions = {(q, sp(r)): Transition(sp(t.write), t.move, t.next)
                        for (q, r), t in transitions.items()}
@@ -182,7 +187,8 @@ def parse(text: str, path: str | None = None) -> Machine:
                    locations=locations)
 
 
-def _instruction(instr, read, state, path, line):
+def _instruction(instr: object, read: str, state: str, path: str | None,
+                 line: int | None) -> tuple[str, int, str]:
     if instr in ("L", "R"):
         return read, L if instr == "L" else R, state
     if not isinstance(instr, dict):
