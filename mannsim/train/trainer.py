@@ -28,6 +28,7 @@ import math
 import multiprocessing as mp
 import os
 import random
+import shutil
 import time
 from collections import deque
 from pathlib import Path
@@ -196,7 +197,7 @@ def per_program(cases, results) -> dict:
 
 # -- main --------------------------------------------------------------------------------------
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m mannsim.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "build" / "train"))
@@ -228,8 +229,11 @@ def main(argv=None):
                          "a piece, and every printable symbol)")
     ap.add_argument("--val-seed", type=int, default=424_242)
     ap.add_argument("--val-machines", type=int, default=60)
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     torch.manual_seed(args.seed)
@@ -318,10 +322,9 @@ def _train(args, model, tok, opt, sched, device, out, t0, log, cases, val, held,
             print(json.dumps(rec), flush=True)
             model.save_pretrained(out / "last", safe_serialization=True)
             tok.save_pretrained(out / "last")
-            if v >= best:
+            if v >= best:  # the checkpoint just written, copied (not serialized again)
                 best = v
-                model.save_pretrained(out / "best", safe_serialization=True)
-                tok.save_pretrained(out / "best")
+                shutil.copytree(out / "last", out / "best", dirs_exist_ok=True)
                 (out / "best" / "training.json").write_text(json.dumps(
                     {**vars(args), "step": step, "minutes": elapsed / 60, "validation": v,
                      "validation_cases": len(val), "exact": total, "cases": len(cases),
