@@ -1,4 +1,6 @@
-"""Test helpers: real backends with faults injected, built on the symbolic CPU."""
+"""Test helpers: real backends with faults injected (built on the symbolic CPU), the one random
+machine generator, and the command line run in process."""
+import random
 import time
 
 from mannsim.backends.base import Completion
@@ -76,3 +78,23 @@ def run_cli(args, check: bool = False, text: bool = True, input=None) -> CliResu
     if check and code != 0:
         raise AssertionError(f"mannsim {' '.join(map(str, args))} exited {code}: {stderr!r}")
     return CliResult(code, stdout, stderr)
+
+
+def random_machine(rng: random.Random, max_states: int = 4, max_symbols: int = 3, stay: bool = True,
+                   tape: bool = True, always_halt: bool = False):
+    """A small random machine: 1..max_states states, 2..max_symbols symbols ('_' blank), about
+    one transition in ten undefined (a halt), a halting state H (always, or 70% of the time),
+    stay moves unless ``stay=False``, and a tape of 0-6 cells with the head anywhere from two
+    cells left of it to one past it (``tape=False``: blank tape, head on 0)."""
+    from mannsim.machine import Machine
+    from mannsim.machine.model import Transition
+    states = [f"q{k}" for k in range(rng.randint(1, max_states))]
+    symbols = ["_", "1", "x"][:rng.randint(2, max_symbols)]
+    halt = ["H"] if always_halt or rng.random() < 0.7 else []
+    moves = [-1, 1, 0] if stay else [-1, 1]
+    table = {(q, s): Transition(rng.choice(symbols), rng.choice(moves), rng.choice(states + halt))
+             for q in states for s in symbols if rng.random() < 0.9}
+    cells = [rng.choice(symbols) for _ in range(rng.randint(0, 6))] if tape else []
+    head = rng.randint(-2, len(cells) + 1) if tape else 0
+    return Machine(states=states + halt, symbols=symbols, blank="_", start="q0",
+                   transitions=table, halt_states=halt, tape=cells, head=head)

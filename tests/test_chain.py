@@ -8,22 +8,11 @@ from hypothesis import strategies as st
 
 from helpers import run_cli
 from conftest import PROGRAMS
+from helpers import random_machine
 from mannsim.machine import Machine, load, run
 from mannsim.machine.model import Transition
 from mannsim.utm import compile_bitag, decode, run as run_bitag
 from mannsim.utm.fromtm import Decoded, compile_tm
-
-
-def random_machine(rng: random.Random, max_states=4, max_symbols=3, stay=True) -> Machine:
-    states = [f"q{k}" for k in range(rng.randint(1, max_states))]
-    symbols = ["_", "1", "x"][:rng.randint(2, max_symbols)]
-    halt = ["H"] if rng.random() < 0.7 else []
-    moves = [-1, 1, 0] if stay else [-1, 1]
-    table = {(q, s): Transition(rng.choice(symbols), rng.choice(moves), rng.choice(states + halt))
-             for q in states for s in symbols if rng.random() < 0.9}
-    tape = [rng.choice(symbols) for _ in range(rng.randint(0, 4))]
-    return Machine(states=states + halt, symbols=symbols, blank="_", start="q0",
-                   transitions=table, halt_states=halt, tape=tape, head=rng.randint(-2, 5))
 
 
 def expected(machine: Machine, result):

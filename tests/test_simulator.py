@@ -3,6 +3,7 @@ import random
 
 import pytest
 
+from helpers import random_machine
 from conftest import PROGRAMS, reference_machines
 from mannsim.machine import Stepper, configurations, load, parse, run, run_naive
 
@@ -58,29 +59,10 @@ def test_palindrome_rejects():
     assert run(m).state == "halt-accept"
 
 
-def random_machine(rng: random.Random, n_states=None, n_symbols=None, tape=True, stay=True):
-    from mannsim.machine import Machine, Transition
-    n_states = n_states or rng.randint(1, 4)
-    n_symbols = n_symbols or rng.randint(2, 3)
-    states = [f"q{i}" for i in range(n_states)] + ["H"]
-    symbols = [str(i) for i in range(n_symbols)]
-    moves = [-1, 1, 0] if stay else [-1, 1]
-    transitions = {}
-    for q in states[:-1]:
-        for s in symbols:
-            if rng.random() < 0.1:
-                continue  # undefined: halts
-            transitions[(q, s)] = Transition(rng.choice(symbols), rng.choice(moves), rng.choice(states))
-    cells = [rng.choice(symbols) for _ in range(rng.randint(0, 6))] if tape else []
-    head = rng.randint(-2, len(cells) + 1) if tape else 0
-    return Machine(states=states, symbols=symbols, blank="0", start="q0", transitions=transitions,
-                   halt_states=["H"], tape=cells, head=head)
-
-
 def test_fast_run_equals_stepper_and_naive_loop():
     rng = random.Random(1234)
     for _ in range(400):
-        m = random_machine(rng)
+        m = random_machine(rng, always_halt=True)
         limit = rng.choice([0, 1, 7, 50, 300])
         fast, naive = run(m, limit), run_naive(m, limit)
         stepper = Stepper(m)
