@@ -11,12 +11,21 @@ PROGRAM_EXTENSIONS = (".tm", ".bitag", ".yaml", ".yml", ".morphett", ".mt", ".st
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*", re.ASCII)
 
 
+def data_dirs(name: str) -> tuple[Path, ...]:
+    """Where ``programs``, ``prompts`` or ``models`` are looked for, in order: inside the
+    installed package, then the source tree (the one lookup every shipped file goes through)."""
+    return tuple(b for b in (_PACKAGE / name, _PACKAGE.parent / name) if b.is_dir())
+
+
 def data_dir(name: str) -> Path | None:
-    """``programs`` or ``prompts``: inside the installed package, else the source tree."""
-    for base in (_PACKAGE / name, _PACKAGE.parent / name):
-        if base.is_dir():
-            return base
-    return None
+    """The first of :func:`data_dirs`, or None."""
+    dirs = data_dirs(name)
+    return dirs[0] if dirs else None
+
+
+def model_dir(name: str) -> Path:
+    """A model shipped inside the package (``mannsim-tiny``: the embedded default)."""
+    return _PACKAGE / "models" / name
 
 
 def find_program(name: str) -> str | None:

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING
 from pathlib import Path
 
 from ..errors import MannsimError
+from ..resources import data_dirs
 
 if TYPE_CHECKING:
     from .shape import Shape
 
-_HERE = Path(__file__).resolve().parent.parent
-#: the same places as resources.data_dir("prompts"): inside the package, then the source tree
 #: Where dialect folders are looked for: inside the installed package, then the source tree.
-SEARCH_PATH = (_HERE / "prompts", _HERE.parent / "prompts")
+SEARCH_PATH = data_dirs("prompts")
 FIELDS = ("instruction", "default_line", "override_line", "step", "halt", "halt_named",
           "move_left", "move_right", "move_stay", "answer")
 

@@ -10,8 +10,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..resources import model_dir
+
 CHAT_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
-DEST = Path(__file__).resolve().parent.parent / "models" / "mannsim-tiny"
+DEST = model_dir("mannsim-tiny")
 
 
 def package(src: str, dest: Path = DEST) -> Path:

@@ -9,9 +9,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...resources import model_dir
 from ..base import BackendError
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent.parent / "models" / "mannsim-tiny"
+DEFAULT_MODEL = model_dir("mannsim-tiny")
 DTYPES = ("float32", "bfloat16", "float16")
 #: How the embedded model is named in traces and certificates (its path differs per install).
 EMBEDDED_NAME = "mannsim-tiny (embedded)"
