@@ -83,7 +83,7 @@ def test_faults_end_in_a_divergence_report_and_a_valid_trace(tmp_path, fault):
 
 def test_divergence_report_rendering():
     from rich.console import Console
-    from mannsim.cli.run_cmd import print_report
+    from mannsim.cli.run_view import print_report
     report = Computer(program("bb2.tm"), FaultyBackend("wrong-branch", at=3)).run()
     console = Console(record=True, width=120)
     print_report(console, report, program("bb2.tm").machine, "bb2", "faulty", None)
@@ -220,3 +220,12 @@ def test_the_cycle_generator_is_the_loop(tmp_path):
             break
     assert got == [1, 2, 3] and comp.result.reason == "divergence"
     assert comp.result.divergence.cycle == 3
+
+
+def test_the_live_view_follows_the_cycle_generator_to_an_exact_last_frame():
+    # `mannsim run --live` on a non-terminal still draws: the last frame names the final cycle
+    from helpers import run_cli
+    out = run_cli(["run", "bb3", "-b", "symbolic", "--live"])
+    assert out.returncode == 0, out.stderr
+    assert "22 / 22 (100.0%)" in out.stdout and "checks passed" in out.stdout
+    assert "bb3 on symbolic: halted" in out.stdout

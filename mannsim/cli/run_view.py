@@ -1,0 +1,113 @@
+"""What a run shows: the live display while it runs, and the report (with the divergence
+panel) when it ends."""
+from __future__ import annotations
+
+import time
+
+from rich.console import Group
+from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .progress import eta_text
+from .render import tape_window
+
+
+class LiveView:
+    """The live rich display: cycle of the total (or the limit), percentage, ETA, cycles/s,
+    state, tape around the head, checks passed; refreshed by time, the last frame exact."""
+
+    def __init__(self, console, label, backend_name, comp=None):
+        self.console, self.label, self.backend_name = console, label, backend_name
+        self.live = Live(console=console, auto_refresh=False, transient=False)
+        self._last = 0.0
+        self.total, self.exact = None, False
+        if comp is not None:
+            self.total, self.exact = expected_cycles(comp)
+
+    def __enter__(self):
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.live.__exit__(*exc)
+
+    def __call__(self, comp) -> None:
+        now = time.perf_counter()
+        if now - self._last < 0.1 and not comp.finished:
+            return
+        self._last = now
+        st, m = comp.stepper, comp.program.machine
+        elapsed = max(now - comp.started, 1e-9)
+        done = comp.cycle - comp.resumed_from
+        rate = done / elapsed
+        total = self.total
+        grid = Table.grid(padding=(0, 2))
+        of = (f" {'/' if self.exact else 'of at most'} {total:,} ({100 * comp.cycle / total:.1f}%)"
+              if total else "")
+        eta = eta_text(done, (total - comp.resumed_from) if total and self.exact else None,
+                       elapsed)
+        grid.add_row("cycle", f"{comp.cycle:,}{of}", "state", escape(str(st.state)),
+                     "head", str(st.head))
+        grid.add_row("cycles/s", f"{rate:,.0f}", "checks passed", f"{comp.checks:,}",
+                     "model time", f"{comp.model_seconds:.1f} s" + (f"   {eta}" if eta and not
+                                                                     comp.finished else ""))
+        self.live.update(Panel(Group(grid, tape_window(st.cells, st.head, m.blank, radius=30)),
+                               title=escape(f"{self.label} on {self.backend_name}")),
+                         refresh=True)
+
+
+def expected_cycles(comp, budget: int = 2_000_000) -> tuple[int, bool]:
+    """How many cycles the run will take: exact when the reference machine halts within a
+    short budget of steps (then percentage and ETA are real), else the limit."""
+    from ..machine import run as run_machine
+    limit = comp.max_steps
+    ref = run_machine(comp.program.machine, min(limit, budget))
+    if ref.halted and ref.steps + 1 <= limit:
+        return ref.steps + 1, True
+    return limit, False
+
+
+def print_report(console, report, machine, label, backend_name, trace):
+    status = {
+        "halt": "[green]halted[/]",
+        "max_steps": f"[yellow]stopped at --max-steps {report.cycles:,}[/]",
+        "divergence": "[red]DIVERGED[/]", "interrupted": "[yellow]interrupted[/]",
+        "error": "[red]stopped by an error[/]",
+    }[report.reason]
+    console.print(f"[bold]{escape(str(label))}[/] on [cyan]{escape(backend_name)}[/]: {status}")
+    # the rate of this run's own cycles: replayed ones (a resume) and model loading excluded
+    rate = (report.cycles - report.resumed_from) / report.elapsed if report.elapsed else 0
+    if report.resumed_from:
+        console.print(f"  resumed after {report.resumed_from:,} recorded cycles, each re-checked")
+    console.print(f"  cycles {report.cycles:,}   steps {report.steps:,}   "
+                  f"state {escape(str(report.state))}   "
+                  f"head {report.head}   checks passed {report.checks:,}   "
+                  f"time {report.elapsed:.2f} s ({rate:,.0f} cycles/s)")
+    if report.cached:
+        console.print(f"  memo   {report.cached:,} cycles answered from the cache")
+    if report.head is not None:
+        console.print("  tape   ", tape_window(report.cells, report.head, machine.blank,
+                                               plain=not console.is_terminal), sep="")
+    if report.error:
+        console.print(f"  error  {escape(report.error)}")
+    if trace:
+        console.print(f"  trace  {trace}")
+    d = report.divergence
+    if d is not None:
+        body = Text()
+        body.append(f"cycle {d.cycle}: {d.reason}\n", style="bold red")
+        body.append(f"expected  state {d.expected['state']}  head {d.expected['head']}  "
+                    f"written {d.expected['written']}\n")
+        body.append(f"actual    state {d.actual['state']}  head {d.actual['head']}  "
+                    f"written {d.actual['written']}\n")
+        body.append("expected answer  ")
+        body.append(d.expected["answer"] + "\n", style="green")
+        body.append("model answer     ")
+        body.append(repr(d.answer) + "\n", style="red")
+        body.append(f"parsed           {d.parsed}\n")
+        tail = d.prompt.rsplit("\n", 6)[1:] if d.prompt.count("\n") > 6 else [d.prompt]
+        body.append("prompt (boot folded):\n  …\n  " + "\n  ".join(tail))
+        console.print(Panel(body, title="divergence from the reference machine", border_style="red"))
