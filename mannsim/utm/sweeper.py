@@ -3,8 +3,8 @@ step of :mod:`.fromtm`'s chain).
 
 The ring holds a boundary ``#`` and then M's tape cells, left to right. The sweeper (the E
 state) keeps the ring item it read last *pending*: not yet written back. That one-item delay is
-what lets it act on the cell to the left of the head. M's head is either inside the sweeper's window (pending item + the item just
-read), or recorded on the ring by a *mark* on an item:
+what lets it act on the cell to the left of the head. M's head is either inside the sweeper's
+window (pending item + the item just read), or recorded on the ring by a *mark* on an item:
 
 - ``L`` mark on an item X: the head is on the cell just before X, in state q (when the item before
   X is ``#``, on a new blank cell between ``#`` and X: the tape grows to the left);
