@@ -55,6 +55,11 @@ class Shape:
         first = _PLACEHOLDER.search(templates["default_line"])
         self.default_start = templates["default_line"][:first.start() if first else None]
         self.answer_template = templates["answer"]
+        self._before, _, self._after = self.answer_template.partition("{result}")
+        g = self.override.groupindex
+        self._read, self._symbol, self._result = g["read"], g["symbol"], g["result"]
+        tail = self.tail[:-1] if self.tail.endswith("\n") else self.tail
+        self._tail, self._start = tail, "\n" + self.default_start
         pieces = [p for k in ("default_line", "override_line", "instruction")
                   for p in _literals(templates[k])]
         found = dict.fromkeys(RUNTIME_FRAGMENTS + tuple(pieces))
@@ -62,7 +67,7 @@ class Shape:
         self.fragments = tuple(sorted(found, key=lambda f: (-len(f), f)))
 
     def answer(self, result: str) -> str:
-        return self.answer_template.format(result=result)
+        return self._before + result + self._after
 
     def rows(self, text: str) -> list[str]:
         """The instruction rows (default and override lines) of a compiled instruction text."""
@@ -81,15 +86,15 @@ class Shape:
     def _lines(self, prompt: str) -> list[str] | None:
         """The rendered rows of the prompt's last instruction block, or None when the prompt
         does not end in one."""
-        body = prompt[:-1] if prompt.endswith("\n") else prompt
-        tail = self.tail[:-1] if self.tail.endswith("\n") else self.tail
-        if not body.endswith(tail):
+        end = len(prompt) - 1 if prompt.endswith("\n") else len(prompt)
+        tail = self._tail
+        if not prompt.endswith(tail, 0, end):
             return None
-        body = body[:len(body) - len(tail)]
-        if body.endswith("\n"):
-            body = body[:-1]
-        start = body.rfind("\n" + self.default_start)
-        return (body[start + 1:] if start >= 0 else body).split("\n")
+        end -= len(tail)
+        if end > 0 and prompt[end - 1] == "\n":
+            end -= 1
+        start = prompt.rfind(self._start, 0, end)
+        return prompt[start + 1 if start >= 0 else 0:end].split("\n")
 
     def evaluate(self, prompt: str) -> str:
         """What a perfect CPU answers: the default line's result, overridden by every later
@@ -102,13 +107,15 @@ class Shape:
         if m is None:
             return ""
         result = m.group("result")
+        override, read, symbol, value = self.override.fullmatch, self._read, self._symbol, \
+            self._result
         for line in lines[1:]:
-            m = self.override.fullmatch(line)
+            m = override(line)
             if m is None:
                 return ""
-            if m.group("read") == m.group("symbol"):
-                result = m.group("result")
-        return self.answer(result)
+            if m.group(read) == m.group(symbol):
+                result = m.group(value)
+        return self._before + result + self._after
 
     def branches(self, prompt: str) -> set[str]:
         """Every answer the prompt's last instruction block offers (its rows' results)."""
