@@ -249,3 +249,29 @@ def test_the_cost_model_ranks_like_u15_2():
         estimate = cost_model(system, profile_run(system, 10**5))
         ratios.append(COMPILED[name][3] / estimate)
     assert all(2.0 < r < 3.5 for r in ratios), ratios
+
+
+def test_the_program_length_is_computed_exactly_and_large_systems_renumber_within_a_budget(
+        monkeypatch):
+    from mannsim.utm.bitag import Bitag
+    from mannsim.utm.encode import program_cells, program_part
+    from mannsim.utm.fromtm import _renumber
+    rng = random.Random(11)
+    for _ in range(300):
+        q, h = rng.randint(1, 7), rng.randint(2, 7)
+        a, e = [f"a{k}" for k in range(q)], [f"e{k}" for k in range(h)]
+        prods = {(x, y): tuple(rng.choice(a) for _ in range(rng.randint(1, 2))) + (rng.choice(e),)
+                 for x in e[:-1] for y in a}
+        system = Bitag(tuple(a), tuple(e), prods, (e[0], a[0]))
+        assert program_cells(system) == len(program_part(system))
+    # a system of 60 A and 60 E symbols: the swap search stops after its budget of evaluations
+    a, e = [f"a{k}" for k in range(60)], [f"e{k}" for k in range(60)]
+    prods = {(x, y): (a[(i + j) % 60], e[(i + 1) % 59] if i < 58 else e[-1])
+             for i, x in enumerate(e[:-1]) for j, y in enumerate(a)}
+    big = Bitag(tuple(a), tuple(e), prods, (e[0], a[0]))
+    import mannsim.utm.fromtm as fromtm
+    calls = []
+    real = fromtm.cost_model
+    monkeypatch.setattr(fromtm, "cost_model", lambda s, p: calls.append(1) or real(s, p))
+    _renumber(big, prods, budget=500)
+    assert len(calls) == 501  # the starting numbering, then the budget

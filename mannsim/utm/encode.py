@@ -81,6 +81,23 @@ def symbol_cells(system: Bitag, sym: str) -> int:
     return 16 * j * q if j < h else 16 * h * q + 8
 
 
+def program_cells(system: Bitag) -> int:
+    """len(program_part(system)), computed from the indices (O(rules), no string built)."""
+    q, h = len(system.a), len(system.e)
+    ai = {a: k + 1 for k, a in enumerate(system.a)}
+    ej = {e: k + 1 for k, e in enumerate(system.e)}
+    total = 16 + 2 * ((h - 1) * q - 1) + 4 * (q - 1)   # the framing and separators
+    for e in system.e[:-1]:
+        for a in system.a:
+            rhs = system.productions[(e, a)]
+            m = ej[rhs[-1]]
+            target = 16 * m * q if m < h else 16 * h * q + 6
+            written = sum(16 * ai[x] - 10 for x in rhs[:-1])
+            fixed = (10 if m < h else 14) if len(rhs) == 2 else (14 if m < h else 18)
+            total += fixed + target + 8 + written
+    return total + sum(16 * i + 6 for i in range(1, q + 1))
+
+
 def cost_model(system: Bitag, profile) -> int:
     """A proxy for the U15,2 steps of a run whose direct bi-tag run is ``profile`` (see
     :func:`profile_run`): every step costs the encoded tape's length times the unary index U15,2
@@ -92,7 +109,7 @@ def cost_model(system: Bitag, profile) -> int:
     ej = {e: 8 * (k + 1) * q for k, e in enumerate(system.e)}
     ej[system.halting] = 8 * h * q + 3
     cells = {s: symbol_cells(system, s) for s in system.a + system.e}
-    program = len(program_part(system))
+    program = program_cells(system)
     total = 0
     for (front, a), (steps, counts) in profile.items():
         index = ej[front] + (ai[a] if a is not None else 0) if front in ej else ai[front]

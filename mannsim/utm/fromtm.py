@@ -225,9 +225,15 @@ def _numbered(a_list, e_list, productions, word) -> Bitag:
     return Bitag(tuple(a_list), tuple(e_list), full, word)
 
 
-def _renumber(system: Bitag, productions, rounds: int = 8):
+#: Most cost-model evaluations one numbering search makes (each is O(rules)): a large system
+#: keeps the frequency order refined as far as this goes, and compiling stays bounded.
+RENUMBER_BUDGET = 4000
+
+
+def _renumber(system: Bitag, productions, rounds: int = 8, budget: int = RENUMBER_BUDGET):
     """Swap pairs of A symbols and of non-halting E symbols while the cost model falls (U15,2's
-    encoding is unary in the indices, so the order matters); starts from the frequency order."""
+    encoding is unary in the indices, so the order matters); starts from the frequency order
+    and stops after ``budget`` evaluations."""
     profile = profile_run(system, 10**6)
     best = cost_model(system, profile)
     a, e = list(system.a), list(system.e)
@@ -236,6 +242,9 @@ def _renumber(system: Bitag, productions, rounds: int = 8):
         for seq in (a, e):
             for i in range(len(seq) - (seq is e)):
                 for j in range(i + 1, len(seq) - (seq is e)):
+                    if budget <= 0:
+                        return system, best
+                    budget -= 1
                     seq[i], seq[j] = seq[j], seq[i]
                     candidate = _numbered(a, e, productions, system.word)
                     cost = cost_model(candidate, profile)
