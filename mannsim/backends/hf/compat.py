@@ -5,7 +5,9 @@ positions after a speculative pass, and repeats a prefix cache for a batch. tran
 public API for the last two, so they touch ``DynamicCache.layers[k].keys / .values``; everything
 here is checked by :func:`check` on the loaded model (the backend refuses the fast path with a
 one-line error naming the installed version when it fails) and by ``tests/test_backends.py``
-against the installed release. Tested: transformers 5.24 (and the range in pyproject.toml).
+against the installed release. Tested: transformers 5.0.0 and 5.24.0 (the hf and model tests
+pass on both). 4.56.2 cannot load the embedded model's tokenizer (saved by 5.x), hence the
+lower bound.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import inspect
 from ..base import BackendError
 
 #: The transformers releases this module is written for (pyproject.toml pins the same range).
-SUPPORTED = ">=4.56,<6"
+SUPPORTED = ">=5.0,<6"
 
 
 def cache_kwarg(model) -> str:
