@@ -138,8 +138,8 @@ COMPILED = {  # example: (decoded tape with the head cell, head offset, state, U
     # before the cheaper compilation: 2,314,367 / 42,795,475 / 59,537,481 / 42,927,933
     "unary_successor": ("1110", 3, "H", 2_142_983),
     "binary_increment": ("1100", 2, "H", 1_209_007),
-    "parity": ("_", 0, "O", 7_481_087),
-    "bb2": ("1111", 2, "Z", 5_061_625),
+    "parity": ("_", 0, "O", 3_889_239),
+    "bb2": ("1111", 2, "Z", 2_431_913),
 }
 
 
@@ -275,3 +275,20 @@ def test_the_program_length_is_computed_exactly_and_large_systems_renumber_withi
     monkeypatch.setattr(fromtm, "cost_model", lambda s, p: calls.append(1) or real(s, p))
     _renumber(big, prods, budget=500)
     assert len(calls) == 501  # the starting numbering, then the budget
+
+
+def test_e_symbols_that_never_read_a_symbol_differently_are_merged():
+    from mannsim.utm.fromtm import _merge_states
+    # x and y read different symbols: one E symbol; z reads 'a' differently from x: kept apart
+    prods = {("x", "a"): ("a", "y"), ("y", "b"): ("b", "x"), ("z", "a"): ("b", "h")}
+    steps = {("x", "a"): 1, ("y", "b"): 1, ("z", "a"): 1}
+    rep = _merge_states(prods, steps, ["x", "y", "z"])
+    assert rep == {"x": "x+y", "y": "x+y", "z": "z"}
+    # the same production but a different number of machine steps: not the same row
+    prods = {("x", "a"): ("a", "h"), ("y", "a"): ("a", "h")}
+    assert _merge_states(prods, {("x", "a"): 1, ("y", "a"): 2}, ["x", "y"]) == {"x": "x", "y": "y"}
+    assert _merge_states(prods, {("x", "a"): 1, ("y", "a"): 1}, ["x", "y"]) == {"x": "x+y",
+                                                                              "y": "x+y"}
+    # bb2: four sweeper states read disjoint symbols pairwise, so two E symbols and eh remain
+    system = compile_tm(load(str(PROGRAMS / "bb2.tm"))).system
+    assert len(system.e) == 3 and all("+" in e for e in system.e[:-1])

@@ -30,13 +30,16 @@ sweeper states and ring symbols are emitted.
 - when the direct run halts (within ``profile_steps``), only the productions it used are kept
   (the system is deterministic from its one start word: no other production ever fires), the
   rest are the shortest placeholder, and a symbol no used production writes is left out;
+- sweeper states whose used rows never read the same A symbol differently become one E symbol
+  (named by its members joined with ``+``): the run reads each merged symbol only where one of
+  its members did, so it is the same run with fewer E symbols;
 - symbols are numbered by how often the run uses them, then pairs are swapped while
   :func:`~mannsim.utm.encode.cost_model` falls;
 - the machine is also compiled mirrored (left and right swapped, the tape reversed): the sweeper
   only goes one way, so a machine that mostly moves left is cheaper mirrored; the cheaper one by
   the cost model is kept and the decoder reverses the tape back.
 
-bb2 went from 42,927,933 U15,2 steps (7 A, 8 E symbols) to 5,061,625 (4 A, 5 E); the exact-step
+bb2 went from 42,927,933 U15,2 steps (7 A, 8 E symbols) to 2,431,913 (4 A, 3 E); the exact-step
 property tests in ``tests/test_chain.py`` guard every change.
 """
 from __future__ import annotations
@@ -192,6 +195,7 @@ def _compile(machine: Machine, mirrored: bool, max_symbols: int, profile_steps: 
     start_word = (e_names[start],) + tuple(a_names[a] for a in word)
     # U15,2's encoding is unary in the symbol indices: give the most used symbols the smallest
     # ones (counted on a bounded direct run), and make every impossible production the shortest
+    m_steps = {(e_names[st], a_names[a]): n for (st, a), n in steps.items() if n}
     ua, ue, used = _usage(productions, start_word, e_names["HALT"], profile_steps)
     if used is not None:
         # the direct run halted: the productions it used are the whole program (the system is
@@ -201,6 +205,18 @@ def _compile(machine: Machine, mirrored: bool, max_symbols: int, profile_steps: 
         a_list = [a for a in a_list if a in keep]
         e_list = [e for e in e_list if e in keep]
         productions = {k: v for k, v in productions.items() if k in used}
+        m_steps = {k: n for k, n in m_steps.items() if k in used}
+        # sweeper states that never read the same symbol differently become one E symbol
+        e_list.sort(key=lambda e: -ue[e])
+        rep = _merge_states(productions, m_steps, e_list)
+        productions = {(rep[e], a): v[:-1] + (rep.get(v[-1], v[-1]),)
+                       for (e, a), v in productions.items()}
+        m_steps = {(rep[e], a): n for (e, a), n in m_steps.items()}
+        start_word = (rep[start_word[0]],) + start_word[1:]
+        for e, r in rep.items():
+            if r != e:
+                ue[r] += ue.pop(e, 0)
+        e_list = list(dict.fromkeys(rep[e] for e in e_list))
     first_a = {a: k for k, a in enumerate(a_list)}
     first_e = {e: k for k, e in enumerate(e_list)}
     a_list.sort(key=lambda a: (-ua[a], first_a[a]))
@@ -210,10 +226,44 @@ def _compile(machine: Machine, mirrored: bool, max_symbols: int, profile_steps: 
     cost = None
     if used is not None:
         system, cost = _renumber(system, productions)
-    m_steps = {(e_names[st], a_names[a]): n for (st, a), n in steps.items() if n}
     implicit = None if sw.implicit is None else machine.states[sw.implicit]
     ring_symbols = {v: k for k, v in a_names.items()}
     return Compiled(system.validate(), machine, ring_symbols, m_steps, implicit, mirrored), cost
+
+
+def _merge_states(productions, m_steps, e_list) -> dict[str, str]:
+    """Group E symbols (never the halting one) whose used rows agree wherever both read the same
+    A symbol (same output, same successor group, same machine steps): the run reads each group
+    only where one member did, so it is the same run with fewer E symbols. Greedy, most used
+    first, to a fixpoint. Returns each E symbol's group name (its members joined by '+')."""
+    group = {e: i for i, e in enumerate(e_list)}
+
+    def rows(g: int) -> dict:
+        out = {}
+        for (e, a), v in productions.items():
+            if group.get(e) == g:
+                nxt = v[-1]
+                out[a] = (v[:-1], group.get(nxt, nxt), m_steps.get((e, a), 0))
+        return out
+
+    changed = True
+    while changed:
+        changed = False
+        ids = sorted(set(group.values()))
+        for x in ids:
+            for y in ids:
+                if y <= x or x not in group.values() or y not in group.values():
+                    continue
+                rx, ry = rows(x), rows(y)
+                if all(rx[a] == ry[a] for a in rx.keys() & ry.keys()):
+                    for e, g in group.items():
+                        if g == y:
+                            group[e] = x
+                    changed = True
+    members: dict[int, list[str]] = {}
+    for e in e_list:
+        members.setdefault(group[e], []).append(e)
+    return {e: "+".join(members[group[e]]) for e in e_list}
 
 
 def _numbered(a_list, e_list, productions, word) -> Bitag:
