@@ -289,6 +289,10 @@ def test_e_symbols_that_never_read_a_symbol_differently_are_merged():
     assert _merge_states(prods, {("x", "a"): 1, ("y", "a"): 2}, ["x", "y"]) == {"x": "x", "y": "y"}
     assert _merge_states(prods, {("x", "a"): 1, ("y", "a"): 1}, ["x", "y"]) == {"x": "x+y",
                                                                               "y": "x+y"}
+    # 300 states, each reading its own symbol: one group (the greedy pass stays quadratic)
+    many = [f"s{k}" for k in range(300)]
+    prods = {(e, f"a{k}"): (f"a{k}", many[(k + 1) % 300]) for k, e in enumerate(many)}
+    assert len(set(_merge_states(prods, {}, many).values())) == 1
     # bb2: four sweeper states read disjoint symbols pairwise, so two E symbols and eh remain
     system = compile_tm(load(str(PROGRAMS / "bb2.tm"))).system
     assert len(system.e) == 3 and all("+" in e for e in system.e[:-1])

@@ -237,25 +237,26 @@ def _merge_states(productions, m_steps, e_list) -> dict[str, str]:
     only where one member did, so it is the same run with fewer E symbols. Greedy, most used
     first, to a fixpoint. Returns each E symbol's group name (its members joined by '+')."""
     group = {e: i for i, e in enumerate(e_list)}
+    rows: dict[int, dict] = {i: {} for i in range(len(e_list))}
+    for (e, a), v in productions.items():
+        if e in group:
+            rows[group[e]][a] = (v[:-1], v[-1], m_steps.get((e, a), 0))
 
-    def rows(g: int) -> dict:
-        out = {}
-        for (e, a), v in productions.items():
-            if group.get(e) == g:
-                nxt = v[-1]
-                out[a] = (v[:-1], group.get(nxt, nxt), m_steps.get((e, a), 0))
-        return out
+    def agree(x: dict, y: dict) -> bool:
+        for a in x.keys() & y.keys():
+            (out1, next1, n1), (out2, next2, n2) = x[a], y[a]
+            if out1 != out2 or n1 != n2 or group.get(next1, next1) != group.get(next2, next2):
+                return False
+        return True
 
     changed = True
     while changed:
         changed = False
-        ids = sorted(set(group.values()))
-        for x in ids:
-            for y in ids:
-                if y <= x or x not in group.values() or y not in group.values():
-                    continue
-                rx, ry = rows(x), rows(y)
-                if all(rx[a] == ry[a] for a in rx.keys() & ry.keys()):
+        ids = sorted(rows)
+        for i, x in enumerate(ids):
+            for y in ids[i + 1:]:
+                if x in rows and y in rows and agree(rows[x], rows[y]):
+                    rows[x].update(rows.pop(y))
                     for e, g in group.items():
                         if g == y:
                             group[e] = x
