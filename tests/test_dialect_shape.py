@@ -91,6 +91,7 @@ def test_training_data_and_tokenizer_fragments_come_from_the_dialect(table):
 
 
 @pytest.mark.parametrize("field,text,why", [
+    ("default_line", "otherwise {result} or {result}\\n", "more than once"),
     ("override_line", "when cell is {symbol}: \\\"{result}\\\"\\n", "@[@[i]]"),
     ("default_line", "{result}\\n", "fixed text"),
     ("instruction", "@[boot]so the answer is\\n", "{lines}"),

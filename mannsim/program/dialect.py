@@ -105,10 +105,20 @@ def load_dialect(name: str, allow_path: bool = True) -> Dialect:
     if "@" in boot:
         raise MannsimError("a boot must not contain '@' (it would be rendered again)",
                            str(folder / spec["boot"]))
+    for key in ("default_line", "override_line", "answer"):
+        for placeholder in REQUIRED[key]:
+            if spec[key].count(placeholder) > 1:
+                raise MannsimError(f"dialect field {key!r} holds {placeholder} more than once",
+                                   str(spec_path))
     digest = hashlib.sha256(raw + b"\0" + boot_bytes).hexdigest()
-    return Dialect(name=spec.get("name", folder.name), summary=spec.get("summary", ""), boot=boot,
-                   templates={k: spec[k] for k in FIELDS}, stop=tuple(spec.get("stop", ["\n"])),
-                   path=str(folder), digest=digest)
+    dialect = Dialect(name=spec.get("name", folder.name), summary=spec.get("summary", ""),
+                      boot=boot, templates={k: spec[k] for k in FIELDS},
+                      stop=tuple(spec.get("stop", ["\n"])), path=str(folder), digest=digest)
+    try:
+        _ = dialect.shape  # the grammar read back: built now, so a bad template fails here
+    except (re.error, KeyError, ValueError) as e:
+        raise MannsimError(f"dialect templates cannot be read back: {e}", str(spec_path)) from None
+    return dialect
 
 
 def _shown(name: str) -> str:
