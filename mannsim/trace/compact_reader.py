@@ -122,6 +122,30 @@ class CompactReader:
         count, obj = self._segs[i]
         return self._seg_first[i], count, obj
 
+    def _facts(self, block) -> list[tuple]:
+        """(state, read, ms, tin, tout, cached, ok) of each cycle of a block, compact lines read
+        from their cases without expanding writes (``trace stats``); a block holding any other
+        line is expanded and validated as :meth:`_expand` does."""
+        lines = compact.decode_block(self._data, block, self.path)
+        out = []
+        for i, raw in enumerate(lines):
+            short = _SHORT.fullmatch(raw)
+            if short is None:
+                return [(r["state"], r["read"], r["ms"], r["tin"], r["tout"], r["cached"],
+                         r["check"] == "ok") for r in self._expand(block)]
+            lineno = block.line + i
+            found = self._cases.get(int(short.group(1)))
+            if found is None or found[1] > lineno:
+                raise TraceError(f"cycle {block.first + i} names case {short.group(1).decode()}, "
+                                 "which no earlier record defines", self.path, lineno)
+            ms = float(short.group(2)) if short.group(2) is not None else 0.0
+            if not 0 <= ms < 1e12:
+                raise TraceError("c record has an invalid 'ms'", self.path, lineno)
+            case = found[0]
+            out.append((case["state"], case["read"], ms, case["tin"], case["tout"],
+                        short.group(3) is not None, True))
+        return out
+
     def _expand(self, block) -> list[dict]:
         """The cycle records of a block of cycles, compact ones expanded from their cases."""
         if self._decoded is not None and self._decoded[0] == block.offset:

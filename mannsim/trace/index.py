@@ -17,6 +17,7 @@ import mmap
 import os
 import struct
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from ..errors import MannsimError
 from ..limits import MAX_TRACE_LINE
@@ -189,6 +190,23 @@ class TraceIndex(CompactReader):
         if rec["t"] != "cycle":
             raise TraceError("not a cycle record", self.path, self._lines[k - 1])
         return cycle_defaults(rec)
+
+    def facts(self) -> Iterator[tuple]:
+        """(state, read, ms, tin, tout, cached, ok) of every cycle in order: what ``trace
+        stats`` counts, read without building whole records where the format allows."""
+        if not self.compact:
+            for k in range(1, len(self) + 1):
+                r = self.cycle(k)
+                yield (r["state"], r["read"], r["ms"], r["tin"], r["tout"], r["cached"],
+                       r["check"] == "ok")
+            return
+        for _, obj in self._segs:
+            if isinstance(obj, tuple):
+                r = cycle_defaults(obj[0])
+                yield (r["state"], r["read"], r["ms"], r["tin"], r["tout"], r["cached"],
+                       r["check"] == "ok")
+            else:
+                yield from self._facts(obj)
 
     def first_divergence(self) -> int | None:
         if self.divergence is not None:

@@ -88,18 +88,17 @@ def stats(ix: TraceIndex) -> dict:
     tin = tout = cached = 0
     total_ms = 0.0
     first_div, ms_to_div = None, 0.0
-    for k in range(1, len(ix) + 1):
-        rec = ix.cycle(k)
-        pairs[(rec["state"], rec["read"])] += 1
-        ms = float(rec["ms"])
+    for k, (state, read, ms, t_in, t_out, hit, ok) in enumerate(ix.facts(), 1):
+        pairs[(state, read)] += 1
+        ms = float(ms)
         latencies[ms] += 1
         total_ms += ms
-        tin += rec["tin"]
-        tout += rec["tout"]
-        cached += rec["cached"]
+        tin += t_in
+        tout += t_out
+        cached += hit
         if first_div is None:
             ms_to_div += ms
-            if rec["check"] != "ok":
+            if not ok:
                 first_div = k
     n = len(ix)
     return {
