@@ -25,6 +25,9 @@ MAX_BITAG_SYMBOLS = 512
 MAX_BITAG_WORD = 1 << 16
 #: Largest U15,2 tape a compilation may produce (cells).
 MAX_COMPILED_CELLS = 1 << 20
+#: Most cost-model evaluations one compilation's symbol-numbering search makes (each is
+#: O(rules)): a large system keeps its frequency order refined as far as this goes.
+MAX_RENUMBER_EVALUATIONS = 4000
 #: Longest model answer (characters); longer answers are a divergence.
 MAX_ANSWER = 4096
 #: Most keys a MEMORY may hold: the whole span of cells plus room for any program's keys.

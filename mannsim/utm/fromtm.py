@@ -47,6 +47,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ..limits import MAX_RENUMBER_EVALUATIONS
 from ..machine import Machine
 from .bitag import Bitag, BitagError, interpret, run as run_bitag
 from .encode import cost_model, profile_run
@@ -276,12 +277,8 @@ def _numbered(a_list, e_list, productions, word) -> Bitag:
     return Bitag(tuple(a_list), tuple(e_list), full, word)
 
 
-#: Most cost-model evaluations one numbering search makes (each is O(rules)): a large system
-#: keeps the frequency order refined as far as this goes, and compiling stays bounded.
-RENUMBER_BUDGET = 4000
-
-
-def _renumber(system: Bitag, productions, rounds: int = 8, budget: int = RENUMBER_BUDGET):
+def _renumber(system: Bitag, productions, rounds: int = 8,
+              budget: int = MAX_RENUMBER_EVALUATIONS):
     """Swap pairs of A symbols and of non-halting E symbols while the cost model falls (U15,2's
     encoding is unary in the indices, so the order matters); starts from the frequency order
     and stops after ``budget`` evaluations."""
