@@ -84,9 +84,8 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
     base = tapeless_memory(prog)
     checked: set[tuple[str, str, str]] = set()
     snap_at = set(ix.snapshot_cycles())
-    for k in range(1, len(ix) + 1):
-        rec = ix.cycle(k)
-        if rec["check"] != "ok":
+    for k, (r_state, r_head, r_read, r_prompt, r_answer, ok) in enumerate(ix.steps(), 1):
+        if not ok:
             break
         where = f"cycle {k}"
         if abs(st.head) > MAX_TAPE_SPAN:
@@ -94,25 +93,24 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
         if st.halted:
             raise TraceError(f"{where} follows the halt", ix.path, ix.line_of(k))
         state, read = st.state, st.read()
-        if (rec["state"], rec["head"], rec["read"]) != (state, st.head, read):
-            raise TraceError(f"{where} records state {one_line(rec['state'], 40)}, head "
-                             f"{rec['head']}, read {one_line(rec['read'], 40)}; the machine is "
+        if (r_state, r_head, r_read) != (state, st.head, read):
+            raise TraceError(f"{where} records state {one_line(r_state, 40)}, head "
+                             f"{r_head}, read {one_line(r_read, 40)}; the machine is "
                              f"in {one_line(state, 40)} at {st.head} reading "
                              f"{one_line(read, 40)}", ix.path, ix.line_of(k))
-        if prompts.get((state, read)) != rec["prompt"]:
+        if prompts.get((state, read)) != r_prompt:
             raise TraceError(f"{where}'s recorded prompt is not the one the program renders "
                              "here", ix.path, ix.line_of(k))
-        key = (state, read, rec["answer"])
+        key = (state, read, r_answer)
         if key in checked:
             st.step()
-        elif case_problem(prog, (state,), (read,), rec["answer"], base=base) is None:
+        elif case_problem(prog, (state,), (read,), r_answer, base=base) is None:
             checked.add(key)
             st.step()
         else:  # right at this head only, maybe: the live check, on this configuration
             head = st.head
             prog.set_configuration(comp.memory, state, head, st.cells)
-            problem, _ = apply_checked(prog, comp.memory, st.step(), st.state, head,
-                                       rec["answer"])
+            problem, _ = apply_checked(prog, comp.memory, st.step(), st.state, head, r_answer)
             if problem:
                 raise TraceError(f"{where} is recorded as ok, but its answer fails the check: "
                                  f"{problem}", ix.path, ix.line_of(k))

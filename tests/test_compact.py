@@ -78,6 +78,17 @@ def test_stats_facts_equal_the_whole_records(u15_pair, tmp_path):
         {k: v for k, v in plain_stats.items() if k not in drop}
 
 
+def test_replay_steps_equal_the_whole_records(u15_pair):
+    # the replay reads (state, head, read, prompt, answer, ok) without building whole records:
+    # the very values of the records, in both formats
+    for path in u15_pair:
+        with TraceIndex(str(path)) as ix:
+            steps = list(ix.steps())
+            whole = [(r["state"], r["head"], r["read"], r["prompt"], r["answer"],
+                      r["check"] == "ok") for r in (ix.cycle(k) for k in range(1, len(ix) + 1))]
+            assert steps == whole and len(steps) == 39_066
+
+
 def test_any_cycle_opens_alone_and_equals_the_sequential_read(u15_pair):
     plain, small = u15_pair
     ref = read_trace(str(plain)).cycles

@@ -122,6 +122,30 @@ class CompactReader:
         count, obj = self._segs[i]
         return self._seg_first[i], count, obj
 
+    def _steps(self, block) -> list[tuple]:
+        """(state, head, read, prompt, answer, ok) of each cycle of a block: what a replay
+        checks, compact lines read from their cases without expanding writes; a block holding
+        any other line is expanded and validated as :meth:`_expand` does."""
+        lines = compact.decode_block(self._data, block, self.path)
+        out = []
+        head = block.head
+        for i, raw in enumerate(lines):
+            short = _SHORT.fullmatch(raw)
+            if short is None:
+                return [(r["state"], r["head"], r["read"], r["prompt"], r["answer"],
+                         r["check"] == "ok") for r in self._expand(block)]
+            lineno = block.line + i
+            found = self._cases.get(int(short.group(1)))
+            if found is None or found[1] > lineno:
+                raise TraceError(f"cycle {block.first + i} names case {short.group(1).decode()}, "
+                                 "which no earlier record defines", self.path, lineno)
+            if short.group(2) is not None and not 0 <= float(short.group(2)) < 1e12:
+                raise TraceError("c record has an invalid 'ms'", self.path, lineno)
+            case = found[0]
+            out.append((case["state"], head, case["read"], case["prompt"], case["answer"], True))
+            head += case["move"]
+        return out
+
     def _facts(self, block) -> list[tuple]:
         """(state, read, ms, tin, tout, cached, ok) of each cycle of a block, compact lines read
         from their cases without expanding writes (``trace stats``); a block holding any other

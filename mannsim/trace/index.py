@@ -191,6 +191,22 @@ class TraceIndex(CompactReader):
             raise TraceError("not a cycle record", self.path, self._lines[k - 1])
         return cycle_defaults(rec)
 
+    def steps(self) -> Iterator[tuple]:
+        """(state, head, read, prompt, answer, ok) of every cycle in order: the fields a replay
+        checks (:func:`mannsim.replay.recheck`), read without building whole records where the
+        format allows (the same values as :meth:`cycle`'s, tested)."""
+        if not self.compact:
+            for k in range(1, len(self) + 1):
+                r = self.cycle(k)
+                yield r["state"], r["head"], r["read"], r["prompt"], r["answer"], r["check"] == "ok"
+            return
+        for _, obj in self._segs:
+            if isinstance(obj, tuple):
+                r = cycle_defaults(obj[0])
+                yield r["state"], r["head"], r["read"], r["prompt"], r["answer"], r["check"] == "ok"
+            else:
+                yield from self._steps(obj)
+
     def facts(self) -> Iterator[tuple]:
         """(state, read, ms, tin, tout, cached, ok) of every cycle in order: what ``trace
         stats`` counts, read without building whole records where the format allows."""
