@@ -122,53 +122,56 @@ class CompactReader:
         count, obj = self._segs[i]
         return self._seg_first[i], count, obj
 
-    def _steps(self, block) -> list[tuple]:
-        """(state, head, read, prompt, answer, ok) of each cycle of a block: what a replay
-        checks, compact lines read from their cases without expanding writes; a block holding
-        any other line is expanded and validated as :meth:`_expand` does."""
+    def _case(self, k: int, n: int, lineno: int) -> dict:
+        """Case ``k``, named by cycle ``n`` on ``lineno``: it must be defined before that line."""
+        found = self._cases.get(k)
+        if found is None or found[1] > lineno:
+            raise TraceError(f"cycle {n} names case {k}, which no earlier record defines",
+                             self.path, lineno)
+        return found[0]
+
+    def _short(self, short: re.Match, n: int, lineno: int) -> tuple[dict, float, bool]:
+        """The case, latency and cached flag of a compact cycle line as mannsim writes it."""
+        ms = float(short.group(2)) if short.group(2) is not None else 0.0
+        if not 0 <= ms < 1e12:
+            raise TraceError("c record has an invalid 'ms'", self.path, lineno)
+        return self._case(int(short.group(1)), n, lineno), ms, short.group(3) is not None
+
+    def _short_block(self, block) -> list[tuple[dict, int, float, bool]] | None:
+        """(case, head, ms, cached) of each cycle of a block whose lines are all compact lines
+        as mannsim writes them, checked as :meth:`_expand` checks them; None for a block that
+        holds any other line (the caller expands it)."""
         lines = compact.decode_block(self._data, block, self.path)
         out = []
         head = block.head
         for i, raw in enumerate(lines):
             short = _SHORT.fullmatch(raw)
             if short is None:
-                return [(r["state"], r["head"], r["read"], r["prompt"], r["answer"],
-                         r["check"] == "ok") for r in self._expand(block)]
-            lineno = block.line + i
-            found = self._cases.get(int(short.group(1)))
-            if found is None or found[1] > lineno:
-                raise TraceError(f"cycle {block.first + i} names case {short.group(1).decode()}, "
-                                 "which no earlier record defines", self.path, lineno)
-            if short.group(2) is not None and not 0 <= float(short.group(2)) < 1e12:
-                raise TraceError("c record has an invalid 'ms'", self.path, lineno)
-            case = found[0]
-            out.append((case["state"], head, case["read"], case["prompt"], case["answer"], True))
+                return None
+            case, ms, cached = self._short(short, block.first + i, block.line + i)
+            out.append((case, head, ms, cached))
             head += case["move"]
         return out
 
+    def _steps(self, block) -> list[tuple]:
+        """(state, head, read, prompt, answer, ok) of each cycle of a block: what a replay
+        checks, read from the cases without expanding writes."""
+        rows = self._short_block(block)
+        if rows is None:
+            return [(r["state"], r["head"], r["read"], r["prompt"], r["answer"],
+                     r["check"] == "ok") for r in self._expand(block)]
+        return [(c["state"], head, c["read"], c["prompt"], c["answer"], True)
+                for c, head, _, _ in rows]
+
     def _facts(self, block) -> list[tuple]:
-        """(state, read, ms, tin, tout, cached, ok) of each cycle of a block, compact lines read
-        from their cases without expanding writes (``trace stats``); a block holding any other
-        line is expanded and validated as :meth:`_expand` does."""
-        lines = compact.decode_block(self._data, block, self.path)
-        out = []
-        for i, raw in enumerate(lines):
-            short = _SHORT.fullmatch(raw)
-            if short is None:
-                return [(r["state"], r["read"], r["ms"], r["tin"], r["tout"], r["cached"],
-                         r["check"] == "ok") for r in self._expand(block)]
-            lineno = block.line + i
-            found = self._cases.get(int(short.group(1)))
-            if found is None or found[1] > lineno:
-                raise TraceError(f"cycle {block.first + i} names case {short.group(1).decode()}, "
-                                 "which no earlier record defines", self.path, lineno)
-            ms = float(short.group(2)) if short.group(2) is not None else 0.0
-            if not 0 <= ms < 1e12:
-                raise TraceError("c record has an invalid 'ms'", self.path, lineno)
-            case = found[0]
-            out.append((case["state"], case["read"], ms, case["tin"], case["tout"],
-                        short.group(3) is not None, True))
-        return out
+        """(state, read, ms, tin, tout, cached, ok) of each cycle of a block (``trace stats``),
+        read from the cases without expanding writes."""
+        rows = self._short_block(block)
+        if rows is None:
+            return [(r["state"], r["read"], r["ms"], r["tin"], r["tout"], r["cached"],
+                     r["check"] == "ok") for r in self._expand(block)]
+        return [(c["state"], c["read"], ms, c["tin"], c["tout"], cached, True)
+                for c, _, ms, cached in rows]
 
     def _expand(self, block) -> list[dict]:
         """The cycle records of a block of cycles, compact ones expanded from their cases."""
@@ -181,19 +184,12 @@ class CompactReader:
             lineno = block.line + i
             short = _SHORT.fullmatch(raw)
             if short is not None:  # the lines mannsim writes: parsed without json
-                k, ms, cached = int(short.group(1)), short.group(2), short.group(3) is not None
-                ms = float(ms) if ms is not None else 0.0
-                if not 0 <= ms < 1e12:
-                    raise TraceError("c record has an invalid 'ms'", self.path, lineno)
-                rec = {"k": k, "ms": ms, "cached": cached}
+                case, ms, cached = self._short(short, n, lineno)
+                rec = {"ms": ms, "cached": cached}
             else:
                 rec = parse_line(raw, lineno, self.path)
-            if short is not None or rec["t"] == "c":
-                found = self._cases.get(rec["k"])
-                if found is None or found[1] > lineno:
-                    raise TraceError(f"cycle {n} names case {rec['k']}, which no earlier record "
-                                     "defines", self.path, lineno)
-                case = found[0]
+                case = self._case(rec["k"], n, lineno) if rec["t"] == "c" else None
+            if case is not None:
                 # valid by construction: the case was validated when it was read
                 out.append({
                     "t": "cycle", "n": n, "state": case["state"], "head": head,
