@@ -81,6 +81,8 @@ def _takes(cls, name: str) -> bool:
     except (TypeError, ValueError):
         return False
     return name in params
+
+
 #: The backend options a user types (the command line's flags); each must be one the chosen
 #: backend takes. Other keyword options (tests, benchmarks) go to the constructor as they are.
 USER_OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "base_url", "api_key",

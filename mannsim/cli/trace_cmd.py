@@ -57,6 +57,7 @@ def _check_image(path: str) -> None:
 def trace():
     """Inspect a run's trace (written by `mannsim run --trace FILE`)."""
 
+
 @trace.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--steps", help="Cycles A:B (1-based, inclusive), e.g. 1:20 or 39000: .")
@@ -103,6 +104,7 @@ def show(file, steps, as_json, prompt):
             console.print(f"        actual   {one_line(d.get('actual'), 400)}", markup=False,
                           highlight=False)
 
+
 @trace.command("stats")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -131,6 +133,7 @@ def stats_cmd(file, as_json):
         table.add_row(escape(one_line(pair, 80)), f"{count:,}")
     console.print(table)
 
+
 @trace.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -145,6 +148,7 @@ def plot(file, output, span):
     save(from_trace(ix, first, last), output, title=one_line(f"{ix.header['program'].get('name')} on "
                                                 f"{ix.header['backend'].get('name')}", 80))
     console.print(f"wrote {output}")
+
 
 @click.command("plot")
 @click.argument("program")
@@ -169,6 +173,7 @@ def plot_program(program, output, max_steps, span, inputs):
         raise KeyboardInterrupt
     save(data, output)
     console.print(f"wrote {output}")
+
 
 @trace.command("html")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -200,6 +205,7 @@ def html_cmd(file, output, span):
                   + (f" ({first:,}–{last:,} of {len(ix):,})" if span else ""),
                   highlight=False)
 
+
 @click.command("html")
 @click.argument("program")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -218,6 +224,7 @@ def html_program(program, output, max_steps, dialect, inputs):
     prog = compile_program(load_machine(program, None, inputs), load_dialect(dialect))
     write_text(output, from_program(prog, max_steps))
     console.print(f"wrote {output}", highlight=False)
+
 
 @trace.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))

@@ -46,6 +46,7 @@ def compile_cmd(source, output, target, inputs):
     write_text(output, text)
     console.print(summary, highlight=False)
 
+
 def _compile(source, output, target, inputs, tick):
     from ..machine.formats import native
     from ..utm import compile_bitag, dump, load, run
@@ -88,6 +89,7 @@ def _compile(source, output, target, inputs, tick):
     header.append(f"; decode the result with: mannsim decode {source} --program {output}")
     text = "\n".join(header) + "\n" + native.dump(machine)
     return text, f"wrote {output}: tape of {len(machine.tape):,} cells, head {machine.head:,}"
+
 
 @click.command()
 @click.argument("source")

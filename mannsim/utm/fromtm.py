@@ -53,6 +53,7 @@ from .bitag import Bitag, BitagError, interpret, run as run_bitag
 from .encode import cost_model, profile_run
 from .sweeper import HASH, Sweeper
 
+
 @dataclass(frozen=True)
 class Compiled:
     """A bi-tag system that simulates a Turing machine, and how to read its words back."""

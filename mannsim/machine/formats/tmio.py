@@ -174,6 +174,7 @@ def parse(text: str, path: str | None = None) -> Machine:
     if " " in symbols:  # a space cannot be a mannsim symbol: it becomes '_'
         if "_" in symbols:
             raise FormatError("both ' ' and '_' are symbols; mannsim writes ' ' as '_'", path)
+
         def sp(c: str) -> str:
             return "_" if c == " " else c
 
