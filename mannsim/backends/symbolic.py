@@ -9,11 +9,13 @@ the dialect's answer form. It never sees the machine or the memory.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Sequence
 
 from .base import Completion
 
 
+@lru_cache(maxsize=1)
 def _default_shape():
     from ..program import load_dialect
     return load_dialect("schuurmans", allow_path=False).shape

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 from .index import TraceIndex
 
@@ -31,18 +32,22 @@ def plural(n: int, word: str) -> str:
 def trace_shape(ix: TraceIndex):
     """The instruction grammar of the trace's dialect (a shipped dialect with the recorded
     digest), or None."""
-    if "shape" not in ix.__dict__.setdefault("_views", {}):
-        from ..errors import MannsimError
-        from ..program import load_dialect
-        info = ix.header.get("dialect") or {}
-        shape = None
-        try:
-            dialect = load_dialect(info.get("name"), allow_path=False)
-            shape = dialect.shape if dialect.digest == info.get("sha256") else None
-        except MannsimError:
-            pass
-        ix.__dict__["_views"]["shape"] = shape
-    return ix.__dict__["_views"]["shape"]
+    info = ix.header.get("dialect") or {}
+    name, digest = info.get("name"), info.get("sha256")
+    if not isinstance(name, str) or not isinstance(digest, str):
+        return None
+    return _shipped_shape(name, digest)
+
+
+@lru_cache(maxsize=8)
+def _shipped_shape(name: str, digest: str):
+    from ..errors import MannsimError
+    from ..program import load_dialect
+    try:
+        dialect = load_dialect(name, allow_path=False)
+    except MannsimError:
+        return None
+    return dialect.shape if dialect.digest == digest else None
 
 
 def boot_folded(prompt: str, shape=None) -> str:

@@ -91,7 +91,7 @@ class ChainRun:
 @dataclass(frozen=True)
 class Decoded:
     cells: tuple[str, ...]   # the tape, leftmost ring cell first
-    head: int | None         # index of the head cell in ``cells`` (None if no F mark)
+    head: int | None         # index of the head cell in ``cells`` (None: not found)
     state: str | None        # the state M halted in
 
     @classmethod

@@ -152,7 +152,7 @@ class Sweeper:
     def _write_back_halted(self, window):
         if len(window) <= 2:
             cell, mark = window[-1]
-            if mark is not None and mark == ("F", self.implicit):
+            if mark == ("F", self.implicit):  # never matches when there is no one halting state
                 # the head is the last item written: the decoder finds it just before eh
                 return tuple(window[:-1]) + ((cell, None),), "HALT"
             return tuple(window), "HALT"
