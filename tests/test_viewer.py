@@ -206,3 +206,22 @@ def test_run_view_follows_the_run_and_quitting_stops_it(tmp_path):
     assert t.end["reason"] == "interrupted" and len(t.cycles) == report.cycles
     resumed = Computer.resume(str(trace), FaultyBackend("none", at=-1))
     assert resumed.cycle == report.cycles
+
+
+def test_views_fold_the_prompt_only_with_the_shipped_dialect_the_trace_names(u15_trace, tmp_path):
+    # a trace whose dialect digest is not the shipped one's (or names no shipped dialect): its
+    # prompts are shown whole, never read with a grammar that may not be theirs
+    from mannsim.trace.views import cycle_view
+    with TraceIndex(str(u15_trace)) as ix:
+        v = cycle_view(ix, 1)
+        assert v["prompt_block"].startswith("result = ") and len(v["prompt_block"]) < len(
+            v["prompt_text"])
+    for field, value in (("sha256", "0" * 64), ("name", "no-such-dialect")):
+        lines = u15_trace.read_text().splitlines(keepends=True)
+        head = json.loads(lines[0])
+        head["dialect"][field] = value
+        other = tmp_path / f"{field}.jsonl"
+        other.write_text(json.dumps(head) + "\n" + "".join(lines[1:]))
+        with TraceIndex(str(other)) as ix:
+            v = cycle_view(ix, 1)
+            assert v["prompt_block"] == v["prompt_text"]
