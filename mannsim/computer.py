@@ -98,6 +98,7 @@ class Computer:
         self.stepper = Stepper(program.machine)
         self.cycle = 0               # cycles done (checked or diverged)
         self.result: RunReport | None = None
+        self.failure: MannsimError | None = None  # the error that stopped the run, if any
         self.divergence: Divergence | None = None
         self.checks = 0
         self.model_seconds = 0.0
@@ -227,6 +228,9 @@ class Computer:
         expected = {"state": st.state, "head": st.head, "answer": prog.answer(state, read),
                     "written": None if t is None else t.write}
         dstate, dhead, _ = prog.decode(mem)
+        same = prog.states_of_text.get(mem.get("op") or "", [])
+        if len(same) > 1:  # identical instructions: MEMORY cannot say which, so name them all
+            dstate = " or ".join(same) + " (identical instructions)"
         actual = {"state": dstate, "head": dhead, "op": (mem.get("op") or "")[:200],
                   "written": prog.symbol_of.get(mem.get(str(head), mem.default),
                                                 mem.get(str(head), mem.default))}
@@ -275,6 +279,7 @@ class Computer:
             self._writer = None  # the trace is valid up to its last whole record
         except MannsimError as e:
             reason, error = "error", str(e)
+            self.failure = e  # the CLI re-raises it: its class decides the exit code
         finally:
             self.result = self.report(reason, divergence, error)
             self.finished = True
@@ -299,6 +304,12 @@ class Computer:
 
     def report(self, reason, divergence=None, error=None) -> RunReport:
         state, head, cells = self.program.decode(self.memory)
+        st = self.stepper
+        if divergence is None and state is not None and (
+                self.program.texts.get(st.state) == self.memory.get("op") or st.halted):
+            # every cycle checked: MEMORY is the reference machine's configuration, whose state
+            # is named exactly (MEMORY alone cannot tell states with identical instructions)
+            state = st.state
         return RunReport(
             reason=reason, cycles=self.cycle, steps=self.stepper.steps, state=state, head=head,
             cells=cells, elapsed=time.perf_counter() - self.started, checks=self.checks,

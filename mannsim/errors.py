@@ -1,9 +1,18 @@
 """Errors that reach the user as one line: ``file:line: problem``."""
 from __future__ import annotations
 
+#: Exit code of an error in what the user gave: a file, an option, a missing setting.
+EXIT_BAD_INPUT = 2
+#: Exit code of a backend that failed while answering: a server that is unreachable, times
+#: out, keeps failing or sends a malformed or refused response.
+EXIT_BACKEND = 3
+
 
 class MannsimError(Exception):
-    """Base class of every error mannsim reports to a user without a traceback."""
+    """Base class of every error mannsim reports to a user without a traceback; the command
+    line exits with its ``exit_code``."""
+
+    exit_code: int = EXIT_BAD_INPUT
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None):
         super().__init__(message)

@@ -9,7 +9,8 @@ from .backends.base import Backend, same_backend
 from .limits import MAX_TAPE_SPAN
 from .machine import canonical
 from .program import compile_program, load_dialect
-from .program.check import apply_checked, case_problem, tapeless_memory
+from .program.check import answer_problem, apply_checked
+from .program.compiler import HALT
 from .safe_text import one_line
 from .trace import TraceError, TraceIndex, header_machine
 
@@ -63,17 +64,17 @@ def replayed(cls: type["Computer"], trace_path: str, backend: Backend | None = N
 
 
 def recheck(comp: "Computer", ix: TraceIndex) -> int:
-    """Re-check the recorded ok cycles; the number kept.
+    """Re-check the recorded ok cycles exactly as the live run checked them; the number kept.
 
-    Each cycle's state, head and symbol must be the reference machine's and its prompt hash
-    the prompt the program renders there; each distinct (state, symbol, answer) is checked
-    once, at every probe head, as verify checks a case. By verify's theorem (README, "What
-    verify proves") such an answer has the right effect at every head within the span, so
-    MEMORY after the cycles is the compiled configuration of the machine, which is then
-    rebuilt from the reference machine: as sound as applying every answer, and 10^8 cycles
-    replay at the speed of reading them. An answer that fails at some probe head (a model
-    right only where it stood) gets the live check instead, on that cycle's
-    configuration."""
+    MEMORY starts as the program's initial MEMORY and every recorded answer is applied to it,
+    in order, with the live check (:func:`mannsim.program.check.apply_checked`) against the
+    reference machine: the same caps, the same lockstep comparison, on that cycle's own
+    configuration. Each cycle's recorded state, head and symbol must be the reference
+    machine's and its prompt hash the prompt the program renders there (by the MEMORY lemma a
+    prompt depends on MEMORY only through the configuration, so the case's prompt is the one
+    the live run rendered). So a cycle the live run would reject is never accepted, whatever
+    the probe-head theorem says, and a snapshot must be the machine the cycles lead to.
+    """
     st, prog = comp.stepper, comp.program
     prompts = {}
     for case in prog.cases():
@@ -81,8 +82,7 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
         for q in case.states:
             for sym in case.symbols:
                 prompts[(q, sym)] = digest
-    base = tapeless_memory(prog)
-    checked: set[tuple[str, str, str]] = set()
+    mem = comp.memory
     snap_at = set(ix.snapshot_cycles())
     for k, (r_state, r_head, r_read, r_prompt, r_answer, ok) in enumerate(ix.steps(), 1):
         if not ok:
@@ -90,7 +90,7 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
         where = f"cycle {k}"
         if abs(st.head) > MAX_TAPE_SPAN:
             raise TraceError(f"{where} is past the tape span cap", ix.path, ix.line_of(k))
-        if st.halted:
+        if st.halted or mem.get("op") == HALT:
             raise TraceError(f"{where} follows the halt", ix.path, ix.line_of(k))
         state, read = st.state, st.read()
         if (r_state, r_head, r_read) != (state, st.head, read):
@@ -101,24 +101,17 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
         if prompts.get((state, read)) != r_prompt:
             raise TraceError(f"{where}'s recorded prompt is not the one the program renders "
                              "here", ix.path, ix.line_of(k))
-        key = (state, read, r_answer)
-        if key in checked:
-            st.step()
-        elif case_problem(prog, (state,), (read,), r_answer, base=base) is None:
-            checked.add(key)
-            st.step()
-        else:  # right at this head only, maybe: the live check, on this configuration
-            head = st.head
-            prog.set_configuration(comp.memory, state, head, st.cells)
-            problem, _ = apply_checked(prog, comp.memory, st.step(), st.state, head, r_answer)
-            if problem:
-                raise TraceError(f"{where} is recorded as ok, but its answer fails the check: "
-                                 f"{problem}", ix.path, ix.line_of(k))
+        head = st.head
+        problem = answer_problem(r_answer)
+        if problem is None:
+            problem, _ = apply_checked(prog, mem, st.step(), st.state, head, r_answer)
+        if problem:
+            raise TraceError(f"{where} is recorded as ok, but its answer fails the live "
+                             f"check: {problem}", ix.path, ix.line_of(k))
         comp.cycle += 1
         comp.checks += 1
         snap = ix.snapshot(comp.cycle) if comp.cycle in snap_at else None
         if snap is not None and snap != comp._snapshot():
             raise TraceError(f"the snapshot after cycle {comp.cycle} is not the machine "
                              "the cycles lead to", ix.path, ix.line_of(k))
-    prog.set_configuration(comp.memory, st.state, st.head, st.cells, st.halted)
     return comp.cycle

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from . import __version__
 from .backends.base import Backend, same_backend
 from .errors import MannsimError
-from .limits import MAX_FILE_BYTES, MAX_TAPE_SPAN
+from .limits import MAX_ANSWER, MAX_FILE_BYTES, MAX_TAPE_SPAN
 from .machine import canonical
 from .program import Program
 from .program.compiler import KEY_POLICIES
@@ -33,7 +33,13 @@ from .safe_text import one_line
 
 KIND = "mannsim-verify"
 #: Version 2: the program is hashed in canonical form; answers are checked at PROBE_HEADS.
-CERT_VERSION = 2
+#: Version 3: a cell never written is the blank in every check (the MEMORY lemma); each case
+#: records whether its answer was cut at the token limit; ``compilation`` binds everything
+#: that shapes a prompt or a verdict (key policy, dialect and boot, the compiled MEMORY, caps).
+CERT_VERSION = 3
+#: Versions still read: a version-2 certificate is re-checked under version 3's rules and
+#: every case whose verdict changes is reported (it recorded no truncation: not proved).
+READ_VERSIONS = (2, 3)
 
 
 def sha(text: str) -> str:
@@ -52,6 +58,7 @@ class CaseResult:
     effect: bool
     problem: str | None
     latency: float
+    truncated: bool = False
 
     @property
     def passed(self) -> bool:
@@ -80,9 +87,31 @@ def verify(program: Program, backend: Backend, batch: int = 1,
         problem = case_problem(program, case.states, case.symbols, comp.text, comp.truncated,
                                base=base)
         results.append(CaseResult(case.states, case.symbols, case.prompt, case.answer, comp.text,
-                                  comp.text == case.answer, problem is None, problem,
-                                  comp.latency))
+                                  comp.text == case.answer and not comp.truncated,
+                                  problem is None, problem, comp.latency, comp.truncated))
     return results
+
+
+def compilation(program: Program) -> dict:
+    """Everything about a compilation that shapes a prompt or a verdict, as a certificate
+    records it: the key policy, the dialect and its boot, a digest of the compiled MEMORY
+    without tape (every instruction text, register and symbol code), the answer cap and the
+    tape span (which fixes the probe heads)."""
+    mem = tapeless_memory(program)
+    memory = hashlib.sha256(json.dumps(sorted(mem.items()) + [["", mem.default]],
+                                       ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    return {"keys": program.key_policy, "dialect": program.dialect.name,
+            "dialect_sha256": program.dialect.digest, "boot_sha256": sha(program.dialect.boot),
+            "memory_sha256": memory.hexdigest(), "max_answer": MAX_ANSWER,
+            "tape_span": MAX_TAPE_SPAN}
+
+
+def describe_compilation(c: dict) -> str:
+    """One line: the compilation a certificate proves."""
+    return (f"{c['keys']} keys, dialect {one_line(str(c['dialect']), 40)} "
+            f"(sha256 {c['dialect_sha256'][:12]}), boot sha256 {c['boot_sha256'][:12]}, "
+            f"MEMORY sha256 {c['memory_sha256'][:12]}, answers <= {c['max_answer']:,} "
+            f"characters, heads within {c['tape_span']:,} cells")
 
 
 def certificate(program: Program, backend: Backend, results: list[CaseResult]) -> dict:
@@ -97,6 +126,7 @@ def certificate(program: Program, backend: Backend, results: list[CaseResult]) -
                     "keys": program.key_policy},
         "dialect": {"name": program.dialect.name, "sha256": program.dialect.digest},
         "backend": backend.identity(),
+        "compilation": compilation(program),
         "checked_at_heads": list(PROBE_HEADS),
         "tape_span": MAX_TAPE_SPAN,
         "total": len(results),
@@ -108,7 +138,7 @@ def certificate(program: Program, backend: Backend, results: list[CaseResult]) -
              "prompt_sha256": sha(r.prompt),
              "expected": r.expected, "answer": r.answer, "textual": r.textual,
              "effect": r.effect, "pass": r.passed, "problem": r.problem,
-             "latency_ms": round(r.latency * 1000, 3)}
+             "truncated": r.truncated, "latency_ms": round(r.latency * 1000, 3)}
             for r in results
         ],
     }
@@ -146,7 +176,7 @@ def parse_certificate(data: bytes, path: str | None = None) -> dict:
                                line) from None
     if not isinstance(report, dict) or report.get("kind") != KIND:
         raise CertificateError("not a mannsim verify report (no \"kind\": \"mannsim-verify\")", path)
-    if report.get("version") != CERT_VERSION:
+    if report.get("version") not in READ_VERSIONS:
         raise CertificateError(f"certificate version {str(report.get('version'))[:20]} is not "
                                f"{CERT_VERSION}: verify the program again to get a current one",
                                path)
@@ -163,6 +193,24 @@ def parse_certificate(data: bytes, path: str | None = None) -> dict:
                         for f in ("states", "symbols"))):
             raise CertificateError(f"case {k} is malformed (needs states, symbols, answer, pass)",
                                    path)
+        if report["version"] >= 3 and not isinstance(case.get("truncated"), bool):
+            raise CertificateError(f"case {k} is malformed (needs truncated: true or false)", path)
+    if report["version"] >= 3:
+        comp = report.get("compilation")
+        fields = {"keys": str, "dialect": str, "dialect_sha256": str, "boot_sha256": str,
+                  "memory_sha256": str, "max_answer": int, "tape_span": int}
+        if not isinstance(comp, dict) or any(not isinstance(comp.get(f), t) or
+                                             isinstance(comp.get(f), bool)
+                                             for f, t in fields.items()):
+            raise CertificateError("field 'compilation' is missing or malformed (needs "
+                                   + ", ".join(fields) + ")", path)
+        for f in ("dialect_sha256", "boot_sha256", "memory_sha256"):
+            if not _SHA.fullmatch(comp[f]):
+                raise CertificateError(f"field compilation.{f} must be 64 hex digits", path)
+        from .machine.model import has_control
+        if len(comp["dialect"]) > 300 or has_control(comp["dialect"]):
+            raise CertificateError("field compilation.dialect must be at most 300 characters "
+                                   "without control characters", path)
     return report
 
 
@@ -197,21 +245,60 @@ def key_policy(report: dict) -> str:
     return report["program"].get("keys", "names")
 
 
-def audit(program: Program, report: dict, path: str | None = None) -> dict:
-    """Re-check a certificate against ``program`` without any model: the hashes, the set of
-    cases, every prompt hash, and every recorded answer's effect. Returns a summary; raises
-    :class:`CertificateError` at the first inconsistency."""
+class CompilationMismatch(CertificateError):
+    """A certificate made under other settings than the ones this check compiles with."""
+
+
+def _bind(program: Program, report: dict, path: str | None) -> None:
+    """The certificate must be for the compilation ``program`` is: the one ``run`` and
+    ``verify`` make with the same options. Each difference is refused naming its field."""
+    def refuse(field: str, recorded, now, how: str) -> None:
+        raise CompilationMismatch(
+            f"field {field}: the certificate was made with {one_line(str(recorded), 60)}, this "
+            f"check compiles with {one_line(str(now), 60)} (what run and verify use with these "
+            f"options; {how})", path)
+
     if report["program"].get("sha256") != canonical.digest(program.machine):
-        raise CertificateError("the certificate is for another program (sha256 differs)", path)
+        raise CertificateError("field program.sha256: the certificate is for another program",
+                               path)
     if key_policy(report) != program.key_policy:
-        raise CertificateError(f"the certificate was compiled with {key_policy(report)} keys, "
-                               f"not {program.key_policy}", path)
+        refuse("program.keys", f"{key_policy(report)} keys", f"{program.key_policy} keys",
+               f"pass --keys {key_policy(report)} to check that compilation")
     if report["dialect"].get("sha256") != program.dialect.digest:
-        raise CertificateError(f"the certificate is for another dialect (it names "
-                               f"{str(report['dialect'].get('name'))[:40]!r})", path)
+        refuse("dialect.sha256", f"dialect {report['dialect'].get('name')}",
+               f"dialect {program.dialect.name}",
+               f"pass -d {one_line(str(report['dialect'].get('name')), 40)} if it is that "
+               "dialect's current version")
+    if report["version"] < 3:
+        return
+    recorded, now = report["compilation"], compilation(program)
+    for field, how in (("keys", "pass --keys"), ("dialect_sha256", "pass -d"),
+                       ("boot_sha256", "the dialect's boot differs"),
+                       ("memory_sha256", "the compiled MEMORY differs: another mannsim "
+                                         "compiles this program otherwise"),
+                       ("max_answer", "another mannsim's answer cap"),
+                       ("tape_span", "another mannsim's tape span")):
+        if recorded[field] != now[field]:
+            refuse(f"compilation.{field}", recorded[field], now[field], how)
+    if report.get("checked_at_heads") != list(PROBE_HEADS):
+        refuse("checked_at_heads", "other probe heads", "these", "another mannsim")
+
+
+def audit(program: Program, report: dict, path: str | None = None) -> dict:
+    """Re-check a certificate against ``program`` without any model: the compilation it was
+    made for (refused unless it is ``program``'s), the set of cases, every prompt hash, and
+    every recorded answer's effect with its recorded truncation. Returns a summary; raises
+    :class:`CertificateError` at the first inconsistency.
+
+    A version-2 certificate is re-checked under the current rules: a case whose verdict
+    changes is listed in ``changed`` rather than refused (the rules changed, not the record),
+    and it recorded no truncation, which the summary says (``truncation_recorded``)."""
+    _bind(program, report, path)
+    old = report["version"] < 3
     cases = {(tuple(c.states), tuple(c.symbols)): c for c in program.cases()}
     seen = set()
     passed = 0
+    changed = []
     base = tapeless_memory(program)
     for k, rec in enumerate(report["cases"], 1):
         key = (tuple(rec["states"]), tuple(rec["symbols"]))
@@ -222,19 +309,25 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
         seen.add(key)
         if rec.get("prompt_sha256") != sha(case.prompt):
             raise CertificateError(f"{where}: the prompt hash differs from this program's", path)
-        ok = case_problem(program, key[0], key[1], rec["answer"], base=base) is None
+        truncated = bool(rec.get("truncated", False))
+        ok = case_problem(program, key[0], key[1], rec["answer"], truncated, base=base) is None
         if ok != rec["pass"]:
-            raise CertificateError(f"{where}: recorded {'pass' if rec['pass'] else 'fail'}, but "
-                                   f"the answer re-checks as {'pass' if ok else 'fail'}", path)
+            if not old:
+                raise CertificateError(f"{where}: recorded {'pass' if rec['pass'] else 'fail'}, "
+                                       f"but the answer re-checks as {'pass' if ok else 'fail'}",
+                                       path)
+            changed.append((where, rec["pass"], ok))
         passed += ok
     if len(seen) != len(cases):
         raise CertificateError(f"{len(cases) - len(seen)} of the program's {len(cases)} cases "
                                "are missing", path)
     verdict = "pass" if passed == len(cases) else "fail"
-    if (report["passed"], report["total"], report["verdict"]) != (passed, len(cases), verdict):
+    if not old and (report["passed"], report["total"], report["verdict"]) != (
+            passed, len(cases), verdict):
         raise CertificateError("the totals or the verdict do not match the cases", path)
     return {"cases": len(cases), "passed": passed, "verdict": verdict,
-            "backend": report["backend"]}
+            "backend": report["backend"], "compilation": compilation(program),
+            "version": report["version"], "changed": changed, "truncation_recorded": not old}
 
 
 def replay(program: Program, report: dict, backend: Backend, path: str | None = None) -> dict:
@@ -245,9 +338,12 @@ def replay(program: Program, report: dict, backend: Backend, path: str | None = 
     why = same_backend(backend.identity(), report["backend"], "the certificate")
     if why:
         raise CertificateError(f"cannot replay: {why}", path)
-    recorded = {(tuple(c["states"]), tuple(c["symbols"])): c["answer"] for c in report["cases"]}
+    recorded = {(tuple(c["states"]), tuple(c["symbols"])): (c["answer"],
+                                                            bool(c.get("truncated", False)))
+                for c in report["cases"]}
     cases = program.cases()
     completions = backend.complete([c.prompt for c in cases])
-    differ = [(c, comp.text) for c, comp in zip(cases, completions)
-              if comp.text != recorded[(tuple(c.states), tuple(c.symbols))]]
+    differ = [(c, comp.text + (" (cut at the token limit)" if comp.truncated else ""))
+              for c, comp in zip(cases, completions)
+              if (comp.text, comp.truncated) != recorded[(tuple(c.states), tuple(c.symbols))]]
     return {"cases": len(cases), "same": len(cases) - len(differ), "differ": differ}

@@ -17,7 +17,7 @@ from textual.widgets import Collapsible, Footer, Input, Static
 from .errors import MannsimError
 from .safe_text import one_line, printable
 from .trace import TraceIndex
-from .trace.views import cycle_view
+from .trace.views import cycle_view, cycle_writes
 
 HELP = """\
 keys
@@ -151,8 +151,7 @@ class TraceViewer(App):
         self.query_one("#check", Static).update(check)
         answer = Text("answer  ")
         answer.append(one_line(repr(v.get("answer")), 600), style="cyan")
-        answer.append(f"\nwrites  {one_line(v.get('writes'), 600)}\nupdates "
-                      f"{one_line(v.get('updates'), 200)}")
+        answer.append(f"\nwrites  {one_line(cycle_writes(self.ix, v), 600)}")
         self.query_one("#answer", Static).update(answer)
         self.query_one("#prompt", Static).update(Text(printable(v.get("prompt_block") or "")))
 

@@ -34,7 +34,9 @@ def u15_vector():
 #: ``slow`` (``make test-fast`` leaves them out; ``make test`` runs everything).
 SLOW_MODULES = {"test_backends", "test_chain", "test_compact", "test_differential", "test_eval",
                 "test_hardening", "test_hostile", "test_html", "test_model", "test_plot",
-                "test_train", "test_trust", "test_usability", "test_viewer"}
+                "test_train", "test_trust", "test_usability", "test_viewer", "test_openai_cli",
+                "test_html_fuzz", "test_readme", "test_eval_card", "test_tmio_compat", "test_pipes",
+                "test_trace_bounds"}
 
 
 def pytest_collection_modifyitems(config, items):

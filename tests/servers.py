@@ -47,7 +47,7 @@ class TransformersServe:
         self.proc = subprocess.Popen(
             [str(exe), "serve", model, "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        if not wait_http(self.port, "/health", 120):
+        if not wait_http(self.port, "/health", 600):
             self.stop()
             raise RuntimeError("transformers serve did not start: "
                                + self.proc.stderr.read().decode(errors="replace")[-2000:])
@@ -67,14 +67,24 @@ class TransformersServe:
 class FaultProxy:
     """Forwards to ``upstream_port``; ``plan`` is a list of faults applied to the next requests
     after the first ``skip`` ones ('500', '429', 'slow', 'malformed', 'badutf8', 'garbage',
-    'ok'); after it runs out every request is forwarded."""
+    'ok'); after it runs out every request is forwarded.
 
-    def __init__(self, upstream_port: int, delay: float = 3.0):
+    No test here depends on how fast the real model answers: a ``cache`` (a dict, shared
+    between proxies) keeps every upstream answer by request body and answers the same request
+    again from it at once, so a fault test warms the cache first and then runs under a tight
+    deadline that only a fault can meet. 'slow' withholds the answer altogether, until the
+    client hangs up or the proxy stops; ``upstream`` counts the requests that reached the
+    model."""
+
+    def __init__(self, upstream_port: int, cache: dict | None = None):
         self.upstream_port = upstream_port
-        self.delay = delay
+        self.cache = {} if cache is None else cache
         self.plan: list[str] = []
         self.skip = 0
         self.requests = 0
+        self.upstream = 0
+        self.withheld = 0
+        self.stopping = threading.Event()
         self.port = free_port()
         self.server = None
         self.start()
@@ -85,6 +95,7 @@ class FaultProxy:
 
     def start(self):
         proxy = self
+        self.stopping.clear()
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
@@ -108,12 +119,29 @@ class FaultProxy:
                 if fault == "garbage":  # a well-formed response with a nonsense answer
                     self._send(200, completion_body('" op="%[nowhere]" boot="pwned" "'))
                     return
-                if fault == "slow":
-                    time.sleep(proxy.delay)
-                c = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
-                c.request("POST", self.path, body, {"content-type": "application/json"})
-                r = c.getresponse()
-                self._send(r.status, r.read())
+                if fault == "slow":  # never answered: the client's own deadline must end it
+                    proxy.withheld += 1
+                    self._withhold()
+                    return
+                key = (self.path, body)
+                if key not in proxy.cache:
+                    proxy.upstream += 1
+                    c = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=600)
+                    c.request("POST", self.path, body, {"content-type": "application/json"})
+                    r = c.getresponse()
+                    proxy.cache[key] = (r.status, r.read())
+                status, data = proxy.cache[key]
+                self._send(status, data)
+
+            def _withhold(self):
+                """Wait, answering nothing, until the client hangs up or the proxy stops."""
+                import select
+                while not proxy.stopping.is_set():
+                    ready, _, _ = select.select([self.connection], [], [], 0.2)
+                    if ready:
+                        if not self.connection.recv(1, socket.MSG_PEEK):
+                            return  # the client closed the connection
+                        time.sleep(0.2)  # it sent more: still withhold
 
             def _send(self, status, data):
                 send_json(self, status, data)
@@ -123,6 +151,7 @@ class FaultProxy:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
+        self.stopping.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -160,6 +189,7 @@ class HostileServer:
     def __init__(self, mode: str = "ok", delay: float = 1.0, redirect_to: str = ""):
         self.mode, self.delay, self.redirect_to = mode, delay, redirect_to
         self.bodies: list[dict] = []
+        self.trickled: list[tuple[int, int]] = []
         self.port = free_port()
         server = self
 
@@ -198,13 +228,16 @@ class HostileServer:
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(data)))
                     self.end_headers()
+                    k = 0
                     try:
                         for k in range(len(data)):
                             self.wfile.write(data[k:k + 1])
                             self.wfile.flush()
                             time.sleep(server.delay)
+                        k = len(data)
                     except OSError:
                         pass
+                    server.trickled.append((k, len(data)))  # bytes sent before it ended
                     return
                 self._send(200, data)
 

@@ -34,6 +34,28 @@ def server():
     s.stop()
 
 
+@pytest.fixture(scope="module")
+def answers(server):
+    """The real server's answers to every request of a clean bb3 run (and to bb2's first
+    prompt), kept by the proxy's cache: the fault tests below replay them at once, so their
+    deadlines are met only by the faults they inject, never by the model's own latency (a loaded
+    CPU takes seconds an answer). Warmed with no tight deadline."""
+    cache: dict = {}
+    proxy = FaultProxy(server.port, cache)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mannsim", "run", str(PROGRAMS / "bb3.tm"), "-b", "openai",
+             "--base-url", proxy.url, "--model", str(DEFAULT_MODEL), "--timeout", "600"],
+            capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr
+        oa = load_backend("openai", base_url=proxy.url, model=str(DEFAULT_MODEL),
+                          stop=DIALECT.stop, timeout=600)
+        oa.complete([cases("bb2.tm")[0].prompt])
+    finally:
+        proxy.stop()
+    return cache
+
+
 def test_registry_lists_builtins_through_entry_points():
     from importlib.metadata import entry_points
     names = {ep.name for ep in entry_points(group="mannsim.backends")}
@@ -117,23 +139,25 @@ def test_openai_chat_mode(server, hf):
     assert [c.text for c in oa.complete(prompts)] == [c.text for c in hf.complete(prompts)]
 
 
-def test_openai_retries_then_succeeds_and_times_out(server, tmp_path):
-    proxy = FaultProxy(server.port, delay=12.0)
+def test_openai_retries_then_succeeds_and_times_out(server, answers):
+    proxy = FaultProxy(server.port, answers)
     try:
         oa = load_backend("openai", base_url=proxy.url, model=str(DEFAULT_MODEL),
-                          stop=DIALECT.stop, retries=3, backoff=0.05, timeout=6.0)
+                          stop=DIALECT.stop, retries=3, backoff=0.05, timeout=2.0)
         prompt = cases("bb2.tm")[0].prompt
         expected = oa.complete([prompt])[0].text
         proxy.plan = ["500", "429", "500"]
         assert oa.complete([prompt])[0].text == expected  # three failures, then success
         proxy.plan = ["slow", "ok"]
-        assert oa.complete([prompt])[0].text == expected  # a timeout, retried
+        assert oa.complete([prompt])[0].text == expected  # a withheld answer times out, retried
+        assert proxy.withheld == 1
         proxy.plan = ["500"] * 4
         with pytest.raises(BackendError, match="kept failing"):
             oa.complete([prompt])
         proxy.plan = ["malformed"]
         with pytest.raises(BackendError):
             oa.complete([prompt])
+        assert proxy.upstream == 0  # every good answer came from the warmed cache
     finally:
         proxy.stop()
 
@@ -144,20 +168,20 @@ def test_openai_unreachable_server_is_one_line(tmp_path):
     proc = run_cli(["run", str(PROGRAMS / "bb2.tm"),
                     "-b", "openai", "--base-url", url, "--retries", "1",
                     "--trace", str(tmp_path / "t.jsonl")])
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert proc.stderr.strip().splitlines() == [f"mannsim: error: server at {url} is unreachable "
                                                 "(after 2 attempts)"]
 
 
-def test_server_killed_mid_run_then_resume(server, tmp_path):
+def test_server_killed_mid_run_then_resume(server, answers, tmp_path):
     from mannsim.computer import Computer
     from mannsim.trace import read_trace
-    proxy = FaultProxy(server.port)
+    proxy = FaultProxy(server.port, answers)
     trace = tmp_path / "t.jsonl"
     key = "sk-test-SECRET-key-123"
     try:
         oa = load_backend("openai", base_url=proxy.url, model=str(DEFAULT_MODEL), api_key=key,
-                          stop=DIALECT.stop, retries=1, backoff=0.05, timeout=5)
+                          stop=DIALECT.stop, retries=1, backoff=0.05, timeout=600)
         prog = compile_program(load(str(PROGRAMS / "bb3.tm")), DIALECT)
         comp = Computer(prog, oa, trace=str(trace))
 
@@ -170,7 +194,7 @@ def test_server_killed_mid_run_then_resume(server, tmp_path):
         assert t.end["reason"] == "error" and len(t.cycles) == 8 and not t.warnings
     finally:
         proxy.stop()
-    proxy2 = FaultProxy(server.port)
+    proxy2 = FaultProxy(server.port, answers)
     try:
         oa = load_backend("openai", base_url=proxy2.url, model=str(DEFAULT_MODEL), api_key=key,
                           stop=DIALECT.stop)
@@ -187,18 +211,18 @@ FAULTS = {
     # plan (after 3 good requests): exit code, end reason, words in the one error line
     "transient 500 and 429": (["500", "429"], 0, "halt", None),
     "one slow answer": (["slow"], 0, "halt", None),
-    "persistent 500": (["500"] * 20, 2, "error", "kept failing (HTTP 500) after 3 attempts"),
-    "malformed JSON": (["malformed"], 2, "error", "malformed response"),
-    "invalid UTF-8": (["badutf8"], 2, "error", "malformed response"),
+    "persistent 500": (["500"] * 20, 3, "error", "kept failing (HTTP 500) after 3 attempts"),
+    "malformed JSON": (["malformed"], 3, "error", "malformed response"),
+    "invalid UTF-8": (["badutf8"], 3, "error", "malformed response"),
     "garbage answer": (["garbage"], 1, "divergence", None),
 }
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_fault_matrix(server, tmp_path, fault):
+def test_fault_matrix(server, answers, tmp_path, fault):
     from mannsim.trace import read_trace
     plan, code, reason, words = FAULTS[fault]
-    proxy = FaultProxy(server.port, delay=4.0)
+    proxy = FaultProxy(server.port, answers)
     proxy.skip, proxy.plan = 3, list(plan)
     trace = tmp_path / "t.jsonl"
     try:
@@ -210,6 +234,7 @@ def test_fault_matrix(server, tmp_path, fault):
     finally:
         proxy.stop()
     assert proc.returncode == code, proc.stderr
+    assert proxy.upstream == 0  # the 2-second deadline met only the withheld answer
     assert "Traceback" not in proc.stderr
     t = read_trace(str(trace))
     assert not t.warnings and t.end["reason"] == reason
@@ -221,7 +246,7 @@ def test_fault_matrix(server, tmp_path, fault):
     if reason == "divergence":
         assert t.divergence and "pwned" in t.divergence["answer"]
     if reason != "halt":  # the trace resumes against a healthy server and ends like a clean run
-        healthy = FaultProxy(server.port)
+        healthy = FaultProxy(server.port, answers)
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "mannsim", "run", "--resume", str(trace), "-b", "openai",

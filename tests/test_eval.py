@@ -94,8 +94,15 @@ def test_eval_counts_machines_and_cases_and_fails_with_exit_1():
     assert cell.failures["wrong move"] == cell.cases - cell.cases_passed > 0
     out = run_cli(["eval", "-n", "2", "-b", "hf",
                    "--threads", "1", "--distribution", "large", "--no-programs", "-d",
-                   "schuurmans"])
-    assert out.returncode in (0, 1) and "large" in out.stdout
+                   "schuurmans", "--json", "-"])
+    assert out.returncode in (0, 1), out.stderr
+    card = json.loads(out.stdout)
+    assert card["cells"][0]["distribution"] == "large"
+    # a real model: its identity (weights sha256) on the card, and the tokens it counted
+    sha = card["backend"]["weights"]
+    assert len(sha) == 64 and f"weights sha256 {sha[:12]}" in card["title"]
+    assert card["tokens"]["prompt"] > card["tokens"]["completion"] > 0
+    assert card["cells"][0]["tokens"] == card["tokens"]
 
 
 def test_eval_compiles_with_the_key_policy_it_names():

@@ -312,6 +312,7 @@ def test_output_into_a_missing_or_unwritable_folder_is_one_line(tmp_path, comman
 
 # -- resources: tiny hostile files under a memory limit ---------------------------------------
 LIMIT_BYTES = 1536 << 20
+BACKEND_FAILED = 3  # the exit code of a backend that failed (unreachable, timed out, malformed)
 
 
 def _limited():
@@ -344,14 +345,12 @@ def hostile_files(tmp_path):
     ("wide.bitag", ["compile", "{f}", "-o", "{tmp}/out.tm"], "too many symbols"),
     ("tape.tm", ["run", "{f}", "-b", "symbolic"], "initial tape has"),
 ])
-def test_tiny_hostile_files_are_refused_in_seconds_under_a_memory_limit(tmp_path, name, args, why):
+def test_tiny_hostile_files_are_refused_under_a_memory_limit(tmp_path, name, args, why):
+    """Refused by a cap before anything large is built: within the address-space limit, with
+    the cap's one-line error (how long it takes is a benchmark: --only hostile)."""
     hostile_files(tmp_path)
     argv = [a.replace("{f}", str(tmp_path / name)).replace("{tmp}", str(tmp_path)) for a in args]
-    t0 = time.perf_counter()
-    out = mannsim(*argv, preexec_fn=_limited, timeout=60)
-    elapsed = time.perf_counter() - t0
-    one_line_error(out, 2, why)
-    assert elapsed < 20  # seconds, most of it starting Python
+    one_line_error(mannsim(*argv, preexec_fn=_limited, timeout=600), 2, why)
 
 
 def test_the_span_cap_ends_a_run_before_the_key_cap():
@@ -395,24 +394,30 @@ def openai_run(url, *extra, trace=None, key="sk-test-SECRET-0042", timeout=None)
 
 
 def test_timeout_is_the_whole_requests_deadline(hostile):
+    # one byte every 0.5 s: the whole answer would take minutes, and every byte comes well
+    # within a per-read timeout (the bug: 83 s). The client must hang up at its 2-second
+    # deadline, long before the body is complete, whatever the machine's speed.
     server = hostile("trickle", delay=0.5)
-    t0 = time.perf_counter()
-    out = openai_run(server.url, "--timeout", "2", timeout=60)
-    elapsed = time.perf_counter() - t0
-    one_line_error(out, 2, "timed out")
-    assert elapsed < 12  # was 83 s: each byte arrived within the per-read timeout
+    out = openai_run(server.url, "--timeout", "2", timeout=600)
+    one_line_error(out, BACKEND_FAILED, "timed out")
+    deadline = time.monotonic() + 60  # the server notices the hang-up at its next write
+    while not server.trickled and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(server.trickled) == 1
+    sent, size = server.trickled[0]
+    assert size > 100 and sent < size // 2  # it hung up within ~40 s of an 80-s trickle
 
 
 def test_response_bodies_are_capped(hostile):
-    out = openai_run(hostile("huge").url, timeout=60)
-    one_line_error(out, 2, "larger than 1,048,576 bytes")
+    out = openai_run(hostile("huge").url, timeout=600)
+    one_line_error(out, BACKEND_FAILED, "larger than 1,048,576 bytes")
 
 
 def test_redirects_to_another_origin_are_refused(hostile):
     target = hostile("ok")
     server = hostile("redirect", redirect_to=target.url.replace("127.0.0.1", "localhost")
                      + "/completions")
-    one_line_error(openai_run(server.url), 2, "redirected to another origin")
+    one_line_error(openai_run(server.url), BACKEND_FAILED, "redirected to another origin")
     assert target.bodies == []
 
 
@@ -421,7 +426,7 @@ def test_a_server_echoing_the_key_never_gets_it_shown_or_stored(hostile, tmp_pat
     server = hostile("echo_key")
     trace = tmp_path / "t.jsonl"
     out = openai_run(server.url, trace=trace, key=key)
-    one_line_error(out, 2, "HTTP 401")
+    one_line_error(out, BACKEND_FAILED, "HTTP 401")
     assert key not in out.stderr + out.stdout + trace.read_text() and "***" in out.stderr
 
 
@@ -514,7 +519,6 @@ def test_a_bitag_system_whose_encoding_would_be_huge_is_refused_before_it_is_bui
             + "".join(f"e{j} {x} -> {x} e3\n" for j in (1, 2) for x in a))
     f = tmp_path / "big.bitag"
     f.write_text(text)
-    t0 = time.perf_counter()
-    out = mannsim("compile", f, "-o", tmp_path / "out.tm", preexec_fn=_limited, timeout=60)
+    out = mannsim("compile", f, "-o", tmp_path / "out.tm", preexec_fn=_limited, timeout=600)
     one_line_error(out, 2, "the encoding would take up to")
-    assert time.perf_counter() - t0 < 20 and not (tmp_path / "out.tm").exists()
+    assert not (tmp_path / "out.tm").exists()

@@ -1,6 +1,10 @@
 """The web page of a run, in a real browser: headless Chromium (Debian's package) driven by
-Playwright. Without a browser these tests say so and skip; `.ci/run` installs one."""
+Playwright. Without a browser these tests say so and skip, except in CI (CI=true), where a
+missing browser fails them; `.ci/run` installs one."""
+import base64
+import hashlib
 import os
+import re
 import shutil
 import time
 
@@ -14,9 +18,16 @@ from mannsim.program import compile_program, load_dialect
 
 CHROMIUM = os.environ.get("MANNSIM_CHROMIUM") or shutil.which("chromium") or \
     shutil.which("chromium-browser")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-if not CHROMIUM:
-    pytest.skip("no Chromium on this machine (apt-get install chromium)", allow_module_level=True)
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+#: In CI the browser tests must run: a missing browser fails them instead of skipping them.
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+MISSING = ("playwright is not installed" if sync_api is None else
+           None if CHROMIUM else "no Chromium on this machine (apt-get install chromium)")
+if MISSING and not IN_CI:
+    pytest.skip(MISSING, allow_module_level=True)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
 DIALECT = load_dialect("schuurmans")
@@ -24,6 +35,8 @@ DIALECT = load_dialect("schuurmans")
 
 @pytest.fixture(scope="module")
 def browser():
+    if MISSING:
+        pytest.fail(f"CI=true, but {MISSING}: in CI the browser tests must run, not skip")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -74,6 +87,47 @@ def test_the_page_is_one_self_contained_file(diverged_page):
     text = out.read_text()
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in text and "<link" not in text and "src=" not in text
+
+
+def page_csp(text):
+    """The content security policy a page's <meta> states, as {directive: [sources]}."""
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', text)
+    assert policy, "the page states no content security policy"
+    return {d.split()[0]: d.split()[1:] for d in policy.group(1).split(";") if d.strip()}
+
+
+def sha256_source(text):
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def check_csp(page, text):
+    """The policy admits scripts and styles only by hash, never 'unsafe-inline', and its hashes
+    are those of the page's own inline script and style as the browser parsed them."""
+    csp = page_csp(text)
+    assert csp["default-src"] == ["'none'"]
+    assert "'unsafe-inline'" not in csp["script-src"] and "'unsafe-eval'" not in csp["script-src"]
+    assert "'unsafe-inline'" not in csp["style-src"]
+    scripts = page.evaluate("[...document.scripts].filter(s => !s.type).map(s => s.text)")
+    styles = page.evaluate("[...document.querySelectorAll('style')].map(s => s.textContent)")
+    assert len(scripts) == 1 and len(styles) == 1
+    assert csp["script-src"] == [sha256_source(scripts[0])]
+    assert csp["style-src"] == [sha256_source(styles[0])]
+    assert page.evaluate("document.querySelectorAll('[style]').length") == 0
+
+
+def test_the_page_admits_only_its_own_script_and_style_by_hash(browser, diverged_page):
+    out, _ = diverged_page
+    text = out.read_text()
+    page, errors, _ = open_page(browser, out)
+    check_csp(page, text)
+    # the policy is enforced: an inline script or style added later is refused (and says so)
+    page.evaluate("""() => { const s = document.createElement('script'); s.text = 'window.injected = 1';
+        document.body.appendChild(s); const st = document.createElement('style');
+        st.textContent = 'body { display: none }'; document.head.appendChild(st); }""")
+    page.wait_for_function("document.body !== null")
+    assert page.evaluate("window.injected") is None
+    assert page.evaluate("getComputedStyle(document.body).display") != "none"
+    assert any("Content Security Policy" in e for e in errors)
 
 
 def test_steps_and_shows_the_reference_configuration(browser, diverged_page):

@@ -117,14 +117,22 @@ def test_certificates_record_the_policy_and_check_compiles_with_it(tmp_path):
         assert cert["program"]["keys"] == keys
         path = tmp_path / f"{keys}.json"
         path.write_text(json.dumps(cert))
-        out = mannsim("verify", str(PROGRAMS / "palindrome.tm"), "--check", str(path))
+        # --check proves the compilation run makes with the same options: --keys KEYS
+        out = mannsim("verify", str(PROGRAMS / "palindrome.tm"), "--check", str(path),
+                      "--keys", keys)
         assert out.returncode == 0, out.stderr
+        assert f"compiled with {keys} keys" in out.stdout
+        other = "names" if keys == "registers" else "registers"
+        out = mannsim("verify", str(PROGRAMS / "palindrome.tm"), "--check", str(path),
+                      "--keys", other)
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+        assert "field program.keys" in out.stderr and f"--keys {keys}" in out.stderr
     # a certificate from before register keys has no field: read with names
     cert = json.loads((tmp_path / "names.json").read_text())
     del cert["program"]["keys"]
     (tmp_path / "old.json").write_text(json.dumps(cert))
     assert mannsim("verify", str(PROGRAMS / "palindrome.tm"), "--check",
-                   str(tmp_path / "old.json")).returncode == 0
+                   str(tmp_path / "old.json"), "--keys", "names").returncode == 0
     # relabelling a names certificate as registers does not audit: its prompts differ
     cert["program"]["keys"] = "registers"
     (tmp_path / "relabelled.json").write_text(json.dumps(cert))

@@ -85,7 +85,7 @@ def _takes(cls, name: str) -> bool:
 
 #: The backend options a user types (the command line's flags); each must be one the chosen
 #: backend takes. Other keyword options (tests, benchmarks) go to the constructor as they are.
-USER_OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "base_url", "api_key",
+USER_OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "online", "base_url", "api_key",
                 "api_mode", "timeout", "retries")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
-from ..errors import MannsimError
+from ..errors import EXIT_BACKEND, MannsimError
 from ..safe_text import one_line
 
 #: Longest answer a backend may return (characters); longer answers are cut and flagged.
@@ -12,7 +12,15 @@ MAX_ANSWER = 4096
 
 
 class BackendError(MannsimError):
-    """A backend could not answer (unreachable server, model that does not load, ...)."""
+    """A backend cannot be set up: an unknown backend or option, a model that does not load, a
+    server that is not named (exit code 2, bad input)."""
+
+
+class BackendFailure(BackendError):
+    """A backend failed while answering: a server that is unreachable, times out, keeps
+    failing, or sends a malformed or refused response (exit code 3)."""
+
+    exit_code = EXIT_BACKEND
 
 
 @dataclass
@@ -29,6 +37,10 @@ class Completion:
 @runtime_checkable
 class Backend(Protocol):
     name: str
+    #: True when one instance may answer ``complete`` calls from several threads at once
+    #: (``eval --concurrency``): no per-call state on the instance. A backend that does not
+    #: say so is not (see :func:`thread_safe`).
+    thread_safe: bool = False
 
     def identity(self) -> dict:
         """Name, model, a hash of the weights or endpoint, and decoding settings."""
@@ -38,6 +50,12 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release resources."""
+
+
+def thread_safe(backend) -> bool:
+    """Whether ``backend`` (an instance or a class) declares that concurrent ``complete``
+    calls are safe: its ``thread_safe`` is ``True`` itself (missing or anything else: no)."""
+    return getattr(backend, "thread_safe", False) is True
 
 
 def same_backend(now: dict, recorded: dict, what: str = "the trace") -> str | None:

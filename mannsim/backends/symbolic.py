@@ -31,6 +31,7 @@ class SymbolicBackend:
     """The ideal CPU with no model: evaluates the prompt's own if-lines (tests, baselines)."""
 
     name = "symbolic"
+    thread_safe = True  # answers are a pure function of the prompt
     OPTIONS = ()  # no user options; ``dialect`` (the run's) is passed by ``load_backend``
 
     def __init__(self, stop=("\n",), dialect=None):

@@ -6,7 +6,7 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import MannsimError
+from ..errors import EXIT_BACKEND, EXIT_BAD_INPUT, MannsimError
 from ..machine import formats
 from ..safe_text import one_line
 from .output import check_output, write_text
@@ -83,6 +83,17 @@ def prompts(program, dialect, cases, fmt):
         click.echo(f"; expected answer:\n{case.answer}\n")
 
 
+def state_count(m) -> str:
+    """States as busy-beaver tables count them: the working states, halting ones apart
+    (bb2: "2 states + halting Z")."""
+    halting = [q for q in m.states if q in m.halt_states]
+    working = len(m.states) - len(halting)
+    text = f"{working} state{'s' if working != 1 else ''}"
+    if len(halting) == 1:
+        return f"{text} + halting {halting[0]}"
+    return f"{text} + {len(halting)} halting" if halting else text
+
+
 @cli.command("programs")
 def programs_cmd():
     """List the programs shipped with mannsim, by the name that runs them (`mannsim run NAME`)."""
@@ -97,7 +108,7 @@ def programs_cmd():
                 what = f"bi-tag system, {len(s.a)} A and {len(s.e)} E symbols"
             else:
                 m = formats.load(path)
-                what = (f"{m.name or ''}: {len(m.states)} states, {len(m.symbols)} symbols"
+                what = (f"{m.name or ''}: {state_count(m)}, {len(m.symbols)} symbols"
                         + (f", tape of {len(m.tape):,} cells" if m.tape else ""))
         except MannsimError as e:
             what = f"(unreadable: {e.message})"
@@ -119,7 +130,8 @@ for command in (run_cmd.run, verify_cmd.verify, trace_cmd.trace, trace_cmd.plot_
 
 
 def main(argv=None) -> None:
-    """Entry point: every error a user can cause ends in one line and exit code 2."""
+    """Entry point: every error ends in one line on standard error and its exit code: 2 for bad
+    input, 3 for a backend that failed while answering (:class:`BackendFailure`)."""
     try:
         cli.main(args=argv, prog_name="mannsim", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -140,7 +152,7 @@ def main(argv=None) -> None:
         sys.exit(2 if e.exit_code in (1, 2) else e.exit_code)
     except MannsimError as e:
         click.echo(f"mannsim: error: {one_line(e, 600)}", err=True)
-        sys.exit(2)
+        sys.exit(e.exit_code if e.exit_code in (EXIT_BAD_INPUT, EXIT_BACKEND) else EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         click.echo("mannsim: interrupted", err=True)
         sys.exit(130)

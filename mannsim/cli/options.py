@@ -8,8 +8,24 @@ import click
 from ..backends import USER_OPTIONS as BACKEND_OPTIONS
 
 
+class Threads(click.ParamType):
+    """A positive number of threads, or ``auto``."""
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            self.fail(f"{value!r} is not a positive number or 'auto'", param, ctx)
+        return n
+
+
 def backend_options(f):
-    """--model, --device, --dtype, --threads, --allow-pickle, --base-url, --api-key, --api-mode,
+    """--model, --device, --dtype, --threads, --allow-pickle, --online, --base-url, --api-key, --api-mode,
     --timeout, --retries (each reaches the backend only when given)."""
     decorators = [
         click.option("--model", "-m", help="hf: a model folder, a .gguf file, a hub id, or a "
@@ -18,10 +34,16 @@ def backend_options(f):
         click.option("--device", help="hf: torch device (default cpu)."),
         click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]),
                      help="hf: weights dtype (default float32)."),
-        click.option("--threads", type=click.IntRange(min=1), help="hf: torch CPU threads."),
+        click.option("--threads", type=Threads(), help="hf: torch CPU threads, or 'auto' to time "
+                     "one thread against torch's default at load and keep the faster (default: "
+                     "1 for the embedded model, torch's default for others)."),
         click.option("--allow-pickle", is_flag=True, default=None,
                      help="hf: allow pickled (*.bin) weights, which can run code when loaded."),
-        click.option("--base-url", help="openai: server URL (default $OPENAI_BASE_URL, else OpenAI)."),
+        click.option("--online", is_flag=True, default=None,
+                     help="hf: allow downloading a hub id's files (default: offline, local "
+                     "folders and the local Hugging Face cache only)."),
+        click.option("--base-url", help="openai: server URL (default $OPENAI_BASE_URL; one of "
+                     "the two is required)."),
         click.option("--api-key", help="openai: API key (default $OPENAI_API_KEY; a dummy key "
                      "for local servers). Never written to traces or logs.", show_default=False),
         click.option("--api-mode", type=click.Choice(["completions", "chat"]),

@@ -17,7 +17,7 @@ from ..machine.simulator import run as run_reference
 from .options import backend_options as backend_options_decorator
 from .options import input_options, load_machine
 from ..safe_text import one_line
-from .render import tape_window
+from .render import plain_head, tape_window
 from .run_view import LiveView, print_report
 
 REFERENCE = "reference"
@@ -49,7 +49,7 @@ def run_reference_cmd(console, machine, label, max_steps, as_json):
     console.print(f"  steps  {result.steps:,}   state {escape(result.state)}   head {result.head}   "
                   f"non-blank {result.nonblank:,}   time {elapsed:.3f} s")
     console.print("  tape   ", tape_window(result.cells, result.head, machine.blank,
-                                           plain=not console.is_terminal), sep="")
+                                           plain=plain_head(console)), sep="")
     return 130 if result.interrupted else 0
 
 
@@ -154,13 +154,14 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
                                "program": label, "dialect": comp.program.dialect.name,
                                "trace": trace}))
     else:
-        print_report(console, report, machine, label, backend_name, trace)
+        print_report(console, report, machine, label, backend_name, trace,
+                     program=comp.program)
     if report.reason == "divergence":
         return 1
     if report.reason == "interrupted":
         return 130
-    if report.reason == "error":
-        raise MannsimError(report.error or "the run stopped with an error")
+    if report.reason == "error":  # one line on stderr, with the error's own exit code
+        raise comp.failure or MannsimError(report.error or "the run stopped with an error")
     return 0
 
 

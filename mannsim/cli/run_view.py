@@ -11,8 +11,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..safe_text import one_line
+from ..trace.views import MemoryNames, divergence_lines, divergence_writes, memory_names
 from .progress import eta_text
-from .render import tape_window
+from .render import plain_head, tape_window
 
 
 class LiveView:
@@ -32,7 +34,10 @@ class LiveView:
         return self
 
     def __exit__(self, *exc):
-        return self.live.__exit__(*exc)
+        out = self.live.__exit__(*exc)
+        if not self.console.is_terminal:  # rich ends the last frame with a newline on terminals only
+            self.console.line()
+        return out
 
     def __call__(self, comp) -> None:
         now = time.perf_counter()
@@ -54,7 +59,8 @@ class LiveView:
         grid.add_row("cycles/s", f"{rate:,.0f}", "checks passed", f"{comp.checks:,}",
                      "model time", f"{comp.model_seconds:.1f} s" + (f"   {eta}" if eta and not
                                                                      comp.finished else ""))
-        self.live.update(Panel(Group(grid, tape_window(st.cells, st.head, m.blank, radius=30)),
+        self.live.update(Panel(Group(grid, tape_window(st.cells, st.head, m.blank, radius=30,
+                                                          plain=plain_head(self.console))),
                                title=escape(f"{self.label} on {self.backend_name}")),
                          refresh=True)
 
@@ -70,7 +76,10 @@ def expected_cycles(comp, budget: int = 2_000_000) -> tuple[int, bool]:
     return limit, False
 
 
-def print_report(console, report, machine, label, backend_name, trace):
+def print_report(console, report, machine, label, backend_name, trace, program=None):
+    """The report of a backend run; ``program`` (the compiled program the run used) names the
+    states and symbols of a divergence's writes (without it: the trace's header, else the
+    default dialect with register keys when the prompt starts with its boot)."""
     status = {
         "halt": "[green]halted[/]",
         "max_steps": f"[yellow]stopped at --max-steps {report.cycles:,}[/]",
@@ -90,24 +99,39 @@ def print_report(console, report, machine, label, backend_name, trace):
         console.print(f"  memo   {report.cached:,} cycles answered from the cache")
     if report.head is not None:
         console.print("  tape   ", tape_window(report.cells, report.head, machine.blank,
-                                               plain=not console.is_terminal), sep="")
-    if report.error:
-        console.print(f"  error  {escape(report.error)}")
+                                               plain=plain_head(console)), sep="")
+    # report.error is not repeated here: the command ends with it, once, on standard error
     if trace:
         console.print(f"  trace  {trace}")
     d = report.divergence
     if d is not None:
+        record = d.as_dict()
         body = Text()
         body.append(f"cycle {d.cycle}: {d.reason}\n", style="bold red")
-        body.append(f"expected  state {d.expected['state']}  head {d.expected['head']}  "
-                    f"written {d.expected['written']}\n")
-        body.append(f"actual    state {d.actual['state']}  head {d.actual['head']}  "
-                    f"written {d.actual['written']}\n")
+        for line in divergence_lines(record):
+            body.append(line + "\n")
         body.append("expected answer  ")
         body.append(d.expected["answer"] + "\n", style="green")
         body.append("model answer     ")
-        body.append(repr(d.answer) + "\n", style="red")
-        body.append(f"parsed           {d.parsed}\n")
+        body.append(one_line(repr(d.answer), 600) + "\n", style="red")
+        names = _names(machine, trace, program, d.prompt)
+        body.append(f"writes           {divergence_writes(record, names)}\n")
         tail = d.prompt.rsplit("\n", 6)[1:] if d.prompt.count("\n") > 6 else [d.prompt]
         body.append("prompt (boot folded):\n  …\n  " + "\n  ".join(tail))
         console.print(Panel(body, title="divergence from the reference machine", border_style="red"))
+
+
+def _names(machine, trace, program, prompt: str) -> MemoryNames:
+    """How the run's MEMORY values read back (see :func:`print_report`)."""
+    from ..errors import MannsimError
+    from ..program import compile_program, load_dialect
+    if program is not None:
+        return MemoryNames(program)
+    if trace:
+        from ..trace import read_header
+        try:
+            return memory_names(read_header(trace), machine)
+        except MannsimError:
+            pass
+    guess = compile_program(machine, load_dialect("schuurmans"))
+    return MemoryNames(guess, known=prompt.startswith(guess.dialect.boot))

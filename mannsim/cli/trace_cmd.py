@@ -11,10 +11,12 @@ from rich.text import Text
 from .consoles import console, err_console
 from ..trace import TraceIndex
 from ..safe_text import one_line, printable
-from ..trace.views import cycle_view, parse_steps, plural, stats
+from ..trace.views import (cycle_view, cycle_writes, divergence_lines, parse_steps, plural,
+                           stats)
 from .options import input_options, load_machine
 from .output import check_output, write_text
 from .progress import Ticker
+from .render import plain_head, tape_line
 
 
 def _open(path, err_console) -> TraceIndex:
@@ -22,13 +24,6 @@ def _open(path, err_console) -> TraceIndex:
     for w in ix.warnings:
         err_console.print(f"mannsim: warning: {one_line(w, 400)}", markup=False, highlight=False)
     return ix
-
-
-def tape_text(window, head) -> Text:
-    t = Text()
-    for c, sym in window:
-        t.append(sym, style="bold reverse" if c == head else "")
-    return t
 
 
 def _span(spec: str | None, last: int) -> tuple[int, int]:
@@ -72,6 +67,8 @@ def show(file, steps, as_json, prompt):
         why = str(e) if "range" in str(e) or "trace has" in str(e) else \
             "use A:B with integers (1-based, inclusive), e.g. 1:20 or 39000:"
         raise click.BadParameter(why, param_hint="--steps") from None
+    blank = ix.machine().blank
+    plain = plain_head(console)  # off a terminal the head cell is bracketed: 00[1]00
     for k in span:
         v = cycle_view(ix, k)
         if as_json:
@@ -87,11 +84,10 @@ def show(file, steps, as_json, prompt):
                       f"head {v['head']}  read {escape(one_line(v['read'], 40))}  "
                       f"{v['ms']:.2f} ms  tokens {v['tin']}/{v['tout']}"
                       + ("  [cyan]cached[/]" if v["cached"] else ""), highlight=False)
-        console.print("        tape   ", tape_text(v["tape"], v["head"]), sep="")
+        console.print("        tape   ", tape_line(v["tape"], v["head"], blank, plain), sep="")
         console.print(f"        answer {one_line(repr(v['answer']), 600)}", markup=False,
                       highlight=False)
-        console.print(f"        writes {one_line(v['writes'], 600)} updates "
-                      f"{one_line(v['updates'], 200)}", markup=False, highlight=False)
+        console.print(f"        writes {cycle_writes(ix, v)}", markup=False, highlight=False)
         if prompt:
             console.print(Text("        " + printable(v["prompt_block"])
                                .replace("\n", "\n        ")))
@@ -99,10 +95,12 @@ def show(file, steps, as_json, prompt):
             d = v["divergence"]
             console.print(f"        divergence: {one_line(d.get('reason'))}", style="red",
                           markup=False, highlight=False)
-            console.print(f"        expected {one_line(d.get('expected'), 400)}", markup=False,
-                          highlight=False)
-            console.print(f"        actual   {one_line(d.get('actual'), 400)}", markup=False,
-                          highlight=False)
+            for line in divergence_lines(d):
+                console.print(f"        {line}", markup=False, highlight=False)
+            want = (d.get("expected") or {}).get("answer")
+            if isinstance(want, str):
+                console.print(f"        expected answer {one_line(repr(want), 600)}",
+                              markup=False, highlight=False)
 
 
 @trace.command("stats")

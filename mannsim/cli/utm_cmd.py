@@ -6,12 +6,15 @@ import sys
 
 import click
 
+from rich.markup import escape
+
 from .consoles import console
 from ..errors import MannsimError
 from ..resources import resolve
 from .options import input_options, load_machine
 from .output import check_output, write_text
 from .progress import Ticker
+from .render import head_marked, plain_head
 
 
 def _is_bitag(path: str) -> bool:
@@ -186,11 +189,14 @@ def decode(source, program, trace_path, max_steps, as_json, inputs):
             console.print(f"direct run   : {' '.join(out['expected'])} "
                           f"({out['bitag_steps']} bi-tag steps)")
         else:
-            console.print(f"decoded tape : {out['tape']} (head at offset {out['head_offset']}, "
-                          f"state {out['state']})")
-            console.print(f"direct run   : {out['expected_tape']} (head at offset "
-                          f"{out['expected_head_offset']}, state {out['expected_state']}; "
-                          f"{out['machine_steps']} machine steps, {out['bitag_steps']} "
-                          "bi-tag steps)")
+            plain = plain_head(console)  # off a terminal the head cell is bracketed: 11[1]1
+            shown = head_marked(got[0].split("\x00"), got[1], blank, plain) if got else "-"
+            console.print("decoded tape : ", shown, f" (head at offset {out['head_offset']}, "
+                          f"state {escape(str(out['state']))})", sep="")
+            console.print("direct run   : ", head_marked(want[0].split("\x00"), want[1], blank,
+                                                         plain),
+                          f" (head at offset {out['expected_head_offset']}, state "
+                          f"{escape(str(out['expected_state']))}; {out['machine_steps']} machine "
+                          f"steps, {out['bitag_steps']} bi-tag steps)", sep="")
         console.print("[green]match[/]" if match else "[red]MISMATCH[/]")
     sys.exit(0 if match else 1)

@@ -24,6 +24,11 @@ from .progress import Ticker
                    "with --replay the certificate's).")
 @click.option("--dialect", "-d", default="schuurmans", show_default=True,
               help="Prompt dialect (a folder under prompts/, or a path).")
+@click.option("--keys", type=click.Choice(["registers", "names"]), default="registers",
+              show_default=True,
+              help="MEMORY keys of the states, as `run --keys` compiles them: short registers, "
+                   "or the state names themselves. --check proves only the compilation these "
+                   "options make.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the JSON report (a certificate) here; '-' for standard output.")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
@@ -39,7 +44,7 @@ from .progress import Ticker
                    "it) and require the same answers.")
 @backend_options_decorator
 @format_option()
-def verify(program, backend, dialect, json_path, batch, check_path, replay, fmt,
+def verify(program, backend, dialect, keys, json_path, batch, check_path, replay, fmt,
            backend_options):
     """Put every distinct (state, symbol) prompt of PROGRAM to a backend once.
 
@@ -49,13 +54,15 @@ def verify(program, backend, dialect, json_path, batch, check_path, replay, fmt,
     machine exactly on every input (README: "What verify proves"). Exit code 0 only when
     all cases pass.
 
-    With --check CERT no model is called: CERT is audited against PROGRAM (and --dialect)
-    and exit code 0 means a consistent, passing certificate. --replay adds the model's
-    side: the backend is asked again and must give the recorded answers.
+    With --check CERT no model is called: CERT is audited against PROGRAM compiled as run
+    compiles it with the same --dialect and --keys (a certificate made under other settings
+    is refused, exit 2, naming the field), and exit code 0 means a consistent, passing
+    certificate. --replay adds the model's side: the backend is asked again and must give
+    the recorded answers, cut or not at the token limit as recorded.
     """
     from ..backends import load_backend
     from ..program import compile_program, load_dialect
-    from ..verify import audit, certificate, key_policy, read_certificate
+    from ..verify import audit, certificate, describe_compilation, read_certificate
     from ..verify import replay as run_replay
     from ..verify import verify as run_verify
 
@@ -67,7 +74,7 @@ def verify(program, backend, dialect, json_path, batch, check_path, replay, fmt,
     machine = formats.load(program, fmt)
     if check_path:
         report = read_certificate(check_path)
-        prog = compile_program(machine, d, key_policy(report))
+        prog = compile_program(machine, d, keys)
         summary = audit(prog, report, check_path)
         be = summary["backend"]
         who = one_line(f"{be.get('name')} {be.get('model') or ''}".strip(), 120)
@@ -81,6 +88,18 @@ def verify(program, backend, dialect, json_path, batch, check_path, replay, fmt,
                       "(every case re-applied at every probe head)" if ok else
                       "  proved   the recorded verdict (fail) follows from the answers",
                       highlight=False)
+        console.print(f"  for      {escape(one_line(prog.machine.name or program, 60))} compiled "
+                      f"with {escape(describe_compilation(summary['compilation']))}",
+                      highlight=False)
+        if summary["version"] < 3:
+            console.print(f"  [yellow]note[/]     a version-{summary['version']} certificate, "
+                          "re-checked under the current rules; it did not record whether an "
+                          "answer was cut at the token limit (--replay asks again)",
+                          highlight=False)
+            for where, was, now in summary["changed"][:10]:
+                console.print(f"  [yellow]changed[/]  {escape(where)}: recorded "
+                              f"{'pass' if was else 'fail'}, re-checks as "
+                              f"{'pass' if now else 'fail'}", highlight=False)
         if not replay:
             console.print(f"  recorded backend {escape(who)} (not proved: --replay asks the "
                           "backend again)", highlight=False)
@@ -103,7 +122,7 @@ def verify(program, backend, dialect, json_path, batch, check_path, replay, fmt,
                       f"{escape(who)}: " + ("[green]SAME[/]" if same else "[red]DIFFERENT[/]"),
                       highlight=False)
         sys.exit(0 if ok and same else 1)
-    prog = compile_program(machine, d)
+    prog = compile_program(machine, d, keys)
     be = load_backend(backend or "symbolic", stop=d.stop, dialect=d, **backend_options)
     try:
         with Ticker(console, f"verify {one_line(prog.machine.name or program, 60)}",

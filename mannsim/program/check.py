@@ -22,7 +22,7 @@ every (sign, length) class (:func:`probe_heads`) passes at every head within the
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..limits import MAX_ANSWER, MAX_TAPE_SPAN
 from ..machine.model import Transition
@@ -79,7 +79,7 @@ def check_cycle(prog: Program, mem: Memory, t: Transition | None, state_after: s
             return "the reference machine halts here but op is not 'halt'"
         if prog.named_halts and prog.state_of(mem) != state_after:
             return "halted in the wrong halting state"
-        if mem.get("i") != before["i"] or mem.get(cell) != before[cell]:
+        if mem.get("i") != before["i"] or cell_value(mem, cell) != before[cell]:
             return "the halting answer changed the tape or the head"
         return None
     if op != prog.texts[t.next]:
@@ -87,9 +87,16 @@ def check_cycle(prog: Program, mem: Memory, t: Transition | None, state_after: s
     if mem.get("i") != str(head + t.move):
         return "head moved to the wrong cell" if CELL_KEY.fullmatch(mem.get("i") or "") else \
             "i is not a canonical integer"
-    if mem.get(cell, mem.default) != prog.codes[t.write]:
+    if cell_value(mem, cell) != prog.codes[t.write]:
         return "wrong symbol written"
     return None
+
+
+def cell_value(mem: Memory, key: str) -> str:
+    """A tape cell's value, total: a cell that was never written holds the blank. Every
+    verdict reads cells through this (or through read and write substitution, which read an
+    absent key as the blank too), so it cannot tell an absent cell from a blank one."""
+    return mem.get(key, mem.default)
 
 
 def apply_checked(prog: Program, mem: Memory, t: Transition | None, state_after: str,
@@ -98,7 +105,7 @@ def apply_checked(prog: Program, mem: Memory, t: Transition | None, state_after:
     """Apply ``answer`` to ``mem`` (the head on ``head``) and compare with the reference
     transition ``t``: (what is wrong or None, (assignments, updates) or None when the answer
     could not be applied, in which case ``mem`` is unchanged)."""
-    before = {"i": mem.get("i"), str(head): mem.get(str(head))}
+    before = {"i": mem.get("i"), str(head): cell_value(mem, str(head))}
     try:
         assigns, updates = apply_answer(answer, mem)
     except MemoryError_ as e:
@@ -124,18 +131,38 @@ def probe_heads(span: int = MAX_TAPE_SPAN) -> tuple[int, ...]:
 PROBE_HEADS = probe_heads()
 
 
+def probe_memories(prog: Program, base: Memory, state: str, symbol: str,
+                   head: int) -> Iterator[Memory]:
+    """The MEMORYs a case is probed in, with the head on ``head`` reading ``symbol``: each
+    representation a run can hold of such a configuration. The head cell stored, or absent
+    when it reads the blank (a run never wrote it); neighbours holding decoy symbols, or
+    absent. By the MEMORY lemma (README) the verdict is the same in all of them; probing
+    each keeps that lemma checked on every case."""
+    codes = [prog.codes[s] for s in prog.machine.symbols]
+    blank = prog.codes[symbol] == base.default
+    for neighbours in (True, False):
+        for stored in ((True, False) if blank else (True,)):
+            mem = base.copy()
+            mem["op"], mem["i"] = prog.texts[state], str(head)
+            if neighbours:
+                mem[str(head - 1)] = codes[-1]
+                mem[str(head + 1)] = codes[len(codes) // 2]
+            if stored:
+                mem[str(head)] = prog.codes[symbol]
+            yield mem
+
+
 def effect_problem(prog: Program, base: Memory, state: str, symbol: str, head: int,
                    answer: str) -> str | None:
-    """Apply ``answer`` in (state, symbol) with the head on ``head`` to a copy of ``base`` (the
-    program's MEMORY without tape) holding decoy symbols beside the head; what is wrong?"""
-    mem = base.copy()
-    mem["op"], mem["i"] = prog.texts[state], str(head)
-    codes = [prog.codes[s] for s in prog.machine.symbols]
-    mem[str(head - 1)] = codes[-1]
-    mem[str(head + 1)] = codes[len(codes) // 2]
-    mem[str(head)] = prog.codes[symbol]
+    """Apply ``answer`` in (state, symbol) with the head on ``head`` to every probe MEMORY
+    (:func:`probe_memories`, built on ``base``, the program's MEMORY without tape); what is
+    wrong?"""
     t = prog.machine.transition(state, symbol)
-    return apply_checked(prog, mem, t, state if t is None else t.next, head, answer)[0]
+    for mem in probe_memories(prog, base, state, symbol, head):
+        problem = apply_checked(prog, mem, t, state if t is None else t.next, head, answer)[0]
+        if problem:
+            return problem
+    return None
 
 
 def tapeless_memory(prog: Program) -> Memory:

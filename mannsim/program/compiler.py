@@ -63,9 +63,15 @@ class Program:
         self.named_halts = len(outcomes) > 1
         self.results = {(q, s): self._result(q, s) for q in machine.states for s in machine.symbols}
         self.texts = {q: self._instruction(q) for q in machine.states}
+        #: MEMORY holds a state as its instruction text; states whose texts are identical
+        #: behave identically (the text is every row: symbol written, move, next key), so a
+        #: MEMORY names the first of them (``state_of_text``) and ``states_of_text`` all.
+        #: Runs and traces name states from the reference machine, never from this.
         self.state_of_text: dict[str, str] = {}
+        self.states_of_text: dict[str, list[str]] = {}
         for q in machine.states:  # states with identical texts behave identically; first wins
             self.state_of_text.setdefault(self.texts[q], q)
+            self.states_of_text.setdefault(self.texts[q], []).append(q)
         self.state_of_key = {k: q for q, k in self.keys.items()}
 
     # -- naming -------------------------------------------------------------------------

@@ -7,18 +7,34 @@ machine's configuration at every cycle (state, head, symbol read, tape) is repla
 from the table, the way the terminal viewer does, which the trace's checks tie to MEMORY.
 For a trace of U15,2's test vector (39,066 cycles) the page is about 240 KB; per cycle it costs
 under 6 bytes (two 16-bit indices and a 32-bit latency, in base64).
+
+Everything a trace says is hostile text to the page. It travels only as JSON inside
+``<script type="application/json">`` (never executed, read by the page's one fixed script with
+``JSON.parse`` and shown through ``textContent``), with ``<``, ``>``, ``&``, U+2028 and U+2029
+written as ``\\u003c``-style escapes, so no text can reach the HTML tokenizer as markup (``</script``,
+``<!--<script``, ``<![CDATA[``) and the data block always ends where the template ends it. The
+page's content security policy admits scripts and styles only by the SHA-256 of the template's
+own inline script and style (computed here from the template as written), no
+``'unsafe-inline'``: an injected script or style would not run even if one got in.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 from array import array
+from functools import lru_cache
 from pathlib import Path
 
 from ..machine.model import MOVE_NAMES, Machine
 from ..safe_text import printable
 
 TEMPLATE = Path(__file__).with_name("page.html")
+#: Where the template takes the page's data (inside ``<script type="application/json">``) and
+#: its content security policy (the ``content`` of its CSP ``<meta>``).
+DATA_MARK = "/*DATA*/null"
+CSP_MARK = "/*CSP*/"
 #: Prompts longer than this are cut in the page (the trace keeps them whole).
 MAX_PROMPT_CHARS = 20_000
 
@@ -46,6 +62,63 @@ def _latency(ms: list[float]) -> dict | None:
     return {"b64": _b64(ms, "f"), "unit": 1.0, "bytes": 4}
 
 
+#: What JSON inside a ``<script>`` element must never hold literally: ``<`` and ``>`` (so no
+#: ``</script``, ``<!--``, ``<script`` or ``-->`` reaches the HTML tokenizer), ``&``, and
+#: U+2028/U+2029 (line terminators to older JavaScript parsers). JSON allows these escapes
+#: anywhere a character may stand, and none of them occurs outside a string in JSON.
+_SCRIPT_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                 "\u2028": "\\u2028", "\u2029": "\\u2029"})
+#: A JSON string, or a bare NaN/Infinity token (which Python's json writes and JSON.parse refuses).
+_NON_FINITE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)')
+
+
+def script_json(data: object) -> str:
+    """``data`` as JSON text that can stand inside a ``<script>`` element of an HTML page: ASCII,
+    no ``<``, ``>`` or ``&`` (written ``\\u003c`` etc.), no U+2028/U+2029, and a NaN or infinity
+    (a hostile trace's divergence may hold one) written as ``null`` so ``JSON.parse`` accepts it."""
+    try:
+        text = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+        text = _NON_FINITE.sub(lambda m: "null" if m.group(1) else m.group(0), text)
+    return text.translate(_SCRIPT_ESCAPES)
+
+
+def csp_hash(text: str) -> str:
+    """The CSP source expression that admits an inline script or style whose text is ``text``."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+@lru_cache(maxsize=1)
+def _template() -> tuple[str, str]:
+    """The page's text before and after its data, its content security policy filled in: scripts
+    and styles only by the hashes of the template's own inline ``<script>`` and ``<style>``."""
+    text = TEMPLATE.read_text(encoding="utf-8")  # (newlines as LF, as HTML parses them)
+    scripts = re.findall(r"<script>(.*?)</script>", text, re.S)
+    styles = re.findall(r"<style>(.*?)</style>", text, re.S)
+    if not scripts or text.count(DATA_MARK) != 1 or text.count(CSP_MARK) != 1 or \
+            any(DATA_MARK in s for s in scripts) or \
+            '<script type="application/json" id="data">' + DATA_MARK + "</script>" not in text:
+        raise RuntimeError(f"{TEMPLATE}: not the page template this module fills in")
+    policy = "; ".join([
+        "default-src 'none'",
+        "script-src " + " ".join(dict.fromkeys(map(csp_hash, scripts))),
+        "style-src " + (" ".join(dict.fromkeys(map(csp_hash, styles))) or "'none'"),
+        "base-uri 'none'", "form-action 'none'",
+    ])
+    before, after = text.replace(CSP_MARK, policy).split(DATA_MARK)
+    return before, after
+
+
+def content_security_policy() -> str:
+    """The page's content security policy (as its ``<meta>`` states it)."""
+    before, _ = _template()
+    found = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', before)
+    assert found is not None
+    return found.group(1)
+
+
 def machine_data(m: Machine) -> dict:
     return {
         "name": m.name, "states": list(m.states), "symbols": list(m.symbols), "blank": m.blank,
@@ -71,7 +144,8 @@ def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: l
          window: dict | None = None) -> str:
     """The HTML text of a run (see the module docstring)."""
     data = {
-        "title": printable(title, 200), "source": source, "machine": machine_data(machine),
+        "title": printable(title, 200), "source": printable(source, 500),
+        "machine": machine_data(machine),
         "boot": printable(boot), "prompts": [fold(p, boot) for p in prompts],
         "answers": [printable(a) for a in answers], "writes": writes,
         "n": len(prompt_of),
@@ -82,9 +156,8 @@ def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: l
         "ms": _latency(ms),
         "divergence": divergence, "end": end, "window": window,
     }
-    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
-    text = text.replace("</", "<\\/")  # never close the script element early
-    return TEMPLATE.read_text(encoding="utf-8").replace("/*DATA*/null", text)
+    before, after = _template()
+    return before + script_json(data) + after
 
 
 #: The most cycles one page holds (about 5.4 MB a million); longer traces are shown in windows.
@@ -108,6 +181,8 @@ def from_trace(ix, progress=None, first: int = 1, last: int | None = None) -> st
     total = len(ix)
     last = total if last is None else min(last, total)
     n = max(0, last - first + 1)
+    from .views import memory_names
+    names = memory_names(ix.header, machine)
     for k in range(first, last + 1):
         rec = ix.cycle(k)
         p = prompt_ids.get(rec["prompt"])
@@ -118,9 +193,12 @@ def from_trace(ix, progress=None, first: int = 1, last: int | None = None) -> st
         if a is None:
             a = answer_ids[rec["answer"]] = len(answers)
             answers.append(rec["answer"])
-            cell = str(rec["head"])  # the head cell's label, shown as "cell h" at every cycle
+            # as every view shows writes (``op=<B>``, ``[h]=1``; the page adds ``i=`` from the
+            # next cycle's head): the head cell's label is "@head", shown as [h] at each cycle
+            cell = str(rec["head"])
             writes.append([["@head" if label == cell else printable(label, 40),
-                            printable(value, 120)] for label, value in rec["writes"]])
+                            printable(names.value(label, value), 120)]
+                           for label, value in rec["writes"] if label != "i"])
         prompt_of.append(p)
         answer_of.append(a)
         ms.append(float(rec["ms"]))
@@ -162,8 +240,8 @@ def from_program(program, max_steps: int) -> str:
             prompts.append(render(program.texts[key[0]]))
             answers.append(program.answer(*key))
             t = m.transition(*key)
-            writes.append([] if t is None else [["op", f"<instruction of {t.next}>"],
-                                                 ["@head", program.codes[t.write]]])
+            writes.append([["op", "halt"]] if t is None else [["op", f"<{printable(t.next, 60)}>"],
+                                                               ["@head", printable(t.write, 60)]])
         prompt_of.append(p)
         answer_of.append(p)
         if st.step() is None:

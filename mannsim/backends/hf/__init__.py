@@ -22,7 +22,7 @@ from ..base import Completion
 from . import batch, compat
 from .lm import LM
 from .loading import (DEFAULT_MODEL, DTYPES, EMBEDDED_NAME, PRETRAINED, has_sliding_window,
-                      load_model, resolve_pretrained)
+                      load_model, resolve_pretrained, set_threads)
 from .lookup import PromptLookupDecoder
 from .text import Stops
 
@@ -34,17 +34,17 @@ class HFBackend:
     """A local Hugging Face transformers causal LM, greedy and offline (default: the embedded model)."""
 
     name = "hf"
-    OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle")
+    thread_safe = False  # one KV cache and one model, reused call after call
+    OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "online")
 
     def __init__(self, model: str | None = None, device: str = "cpu", dtype: str = "float32",
                  stop: Sequence[str] = ("\n",), max_new_tokens: int = 64, fast: bool = True,
-                 candidates: int = 4, draft_len: int = 24, threads: int | None = None,
-                 allow_pickle: bool = False):
-        loaded = load_model(model, device, dtype, allow_pickle)
+                 candidates: int = 4, draft_len: int = 24, threads: int | str | None = None,
+                 allow_pickle: bool = False, online: bool = False):
+        loaded = load_model(model, device, dtype, allow_pickle, online)
         import torch
         self.torch = torch
-        if threads:
-            torch.set_num_threads(threads)
+        self.threads = set_threads(torch, loaded, threads, device)
         self.tokenizer, self.model = loaded.tokenizer, loaded.model
         self.model_spec, self.weights_sha = loaded.name, loaded.weights_sha
         self.device, self.dtype = device, dtype

@@ -63,8 +63,38 @@ def resolve_pretrained(name: str) -> str:
     return str(files[0])
 
 
-def _source(spec: str, allow_pickle: bool) -> tuple[str, dict, list[str]]:
-    """(folder or hub id, from_pretrained keyword arguments, weight files to hash)."""
+#: What a local model folder must hold (said when --model names nothing that exists).
+FOLDER_NEEDS = "config.json, the tokenizer's files and *.safetensors weights"
+
+
+def hub_cache() -> Path:
+    """The Hugging Face hub cache folder, as huggingface_hub finds it (without importing it)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def in_hub_cache(repo_id: str) -> bool:
+    """Whether a hub id has a downloaded snapshot in the local cache."""
+    folder = hub_cache() / ("models--" + repo_id.replace("/", "--")) / "snapshots"
+    try:
+        return any(folder.iterdir())
+    except OSError:
+        return False
+
+
+def _unknown(spec: str, why: str) -> BackendError:
+    aliases = ", ".join(sorted(PRETRAINED))
+    return BackendError(f"unknown model {spec!r}: {why}; known names: {aliases} (or leave out "
+                        f"--model for the embedded model); a local folder must hold {FOLDER_NEEDS}")
+
+
+def _source(spec: str, allow_pickle: bool, online: bool = False) -> tuple[str, dict, list[str]]:
+    """(folder or hub id, from_pretrained keyword arguments, weight files to hash). Decided
+    from the file system alone, before torch or transformers is imported, so that a wrong
+    ``--model`` is answered at once."""
     kwargs: dict = {}
     path = Path(spec)
     if path.is_file() and path.suffix == ".gguf":
@@ -77,36 +107,45 @@ def _source(spec: str, allow_pickle: bool) -> tuple[str, dict, list[str]]:
             raise BackendError(f"{spec} has only pickled weights (*.bin); pickles can run "
                                "code when loaded: pass --allow-pickle to load them anyway")
         if not (path / "config.json").is_file():
-            raise BackendError(f"{spec} is not a model folder (no config.json)")
+            raise BackendError(f"{spec} is not a model folder (no config.json; a model folder "
+                               f"holds {FOLDER_NEEDS})")
         kwargs["use_safetensors"] = bool(weights)
         return str(path), kwargs, weights or pickled
     if path.exists():
         raise BackendError(f"{spec} is neither a model folder nor a .gguf file")
     if (path.is_absolute() or spec.startswith((".", "~")) or spec.endswith(".gguf")
             or spec.count("/") > 1 or os.sep in spec and os.sep != "/"):
-        raise BackendError(f"no such model folder or .gguf file: {spec}")
-    kwargs["use_safetensors"] = not allow_pickle  # a hub id: the local cache, or the network
+        raise _unknown(spec, "no such model folder or .gguf file")
+    # a hub id: the local cache only, unless the user allowed downloads (--online)
+    if not online and not in_hub_cache(spec):
+        raise _unknown(spec, f"no such folder, and not in the Hugging Face cache ({hub_cache()}); "
+                             "mannsim is offline unless --online is given")
+    kwargs["use_safetensors"] = not allow_pickle
+    if not online:
+        kwargs["local_files_only"] = True
     return spec, kwargs, []
 
 
-def load_model(model: str | None, device: str, dtype: str, allow_pickle: bool) -> Loaded:
+def load_model(model: str | None, device: str, dtype: str, allow_pickle: bool,
+               online: bool = False) -> Loaded:
+    if dtype not in DTYPES:
+        raise BackendError(f"unknown dtype {dtype!r} (choose from {', '.join(DTYPES)})")
+    spec = str(model) if model else str(DEFAULT_MODEL)
+    name = EMBEDDED_NAME if spec == str(DEFAULT_MODEL) else spec
+    if spec in PRETRAINED:
+        spec = resolve_pretrained(spec)
+    folder, kwargs, weights = _source(spec, allow_pickle, online)  # before the heavy imports
     try:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
     except ImportError as e:
-        raise BackendError(f"the hf backend needs torch and transformers ({e})") from None
-    if dtype not in DTYPES:
-        raise BackendError(f"unknown dtype {dtype!r} (choose from {', '.join(DTYPES)})")
+        raise BackendError(f"the hf backend needs torch and transformers ({e}): pip install "
+                           "'mannsim[hf]' torch==2.13.0 (see the README's install section)") from None
     if not sys.stderr.isatty():  # loading progress on a terminal only
         hf_logging.disable_progress_bar()
-    spec = str(model) if model else str(DEFAULT_MODEL)
-    name = EMBEDDED_NAME if spec == str(DEFAULT_MODEL) else spec
-    if spec in PRETRAINED:
-        spec = resolve_pretrained(spec)
     try:
-        folder, kwargs, weights = _source(spec, allow_pickle)
-        tok_kwargs = {"gguf_file": kwargs["gguf_file"]} if "gguf_file" in kwargs else {}
+        tok_kwargs = {k: kwargs[k] for k in ("gguf_file", "local_files_only") if k in kwargs}
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **tok_kwargs)
         lm = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False,
                                                   dtype=getattr(torch, dtype), **kwargs).to(device)
@@ -117,6 +156,42 @@ def load_model(model: str | None, device: str, dtype: str, allow_pickle: bool) -
         raise BackendError(f"cannot load model {spec}: {first}") from None
     lm.eval()
     return Loaded(tokenizer, lm, name, sha_files(weights) if weights else None)
+
+
+def set_threads(torch, loaded: Loaded, threads: int | str | None, device: str) -> int:
+    """Set torch's CPU threads and say how many. The default is one thread for the embedded
+    model: its matrices are small, and a second thread that has to wait for a busy core costs
+    far more than it saves (on a 2-core machine beside other work, 200 cycles of U15,2 ran 4.5x
+    slower on torch's default of all cores). Other models keep torch's default. ``"auto"`` times
+    a few forward passes at one thread and at torch's default and keeps the faster."""
+    default = torch.get_num_threads()
+    if threads is None:
+        threads = 1 if loaded.name == EMBEDDED_NAME else default
+    elif threads == "auto":
+        threads = _fastest_threads(torch, loaded.model, device, (1, default))
+    elif not isinstance(threads, int) or threads < 1:
+        raise BackendError(f"--threads must be a positive number or 'auto', not {threads!r}")
+    torch.set_num_threads(int(threads))
+    return int(threads)
+
+
+def _fastest_threads(torch, model, device: str, choices: tuple[int, ...]) -> int:
+    import time
+    ids = torch.arange(64, device=device).unsqueeze(0) % max(2, model.config.vocab_size)
+    best, best_t = choices[0], float("inf")
+    with torch.inference_mode():
+        for n in dict.fromkeys(choices):
+            torch.set_num_threads(n)
+            model(ids)  # warm up
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                model(ids)
+                times.append(time.perf_counter() - t0)
+            t = sorted(times)[len(times) // 2]
+            if t < best_t:
+                best, best_t = n, t
+    return best
 
 
 def has_sliding_window(model) -> bool:
