@@ -107,7 +107,7 @@ def test_the_issues_literal_model_fails_verify_and_its_certificate_fails_check(t
 
 # -- the property: whenever verify passes, the run equals the reference machine ---------------
 PERTURBATIONS = ["literal_cell", "absolute_head", "extra_write", "read_cell", "zero_prefix",
-                 "pad", "halt", "plus01", "swap_order"]
+                 "pad", "halt", "plus01", "swap_order", "halt_blank", "halt_write", "truncated"]
 
 
 class Adversary:
@@ -146,16 +146,27 @@ class Adversary:
             return '" op="halt" "'
         if kind == "plus01":
             return text.replace("i+=1", "i+=01")
+        if kind in ("halt_blank", "halt_write"):  # a halting answer that also writes the cell
+            code = rng.choice("01_") if kind == "halt_write" else "_0"[k % 2]
+            return text[:-1] + f'%[i]="{code}" "' if 'op="halt"' in text else text
+        if kind == "truncated":  # the right text, cut at the token limit
+            return text + TRUNCATED
         return " ".join(reversed(text.strip('" ').split(" ")))  # swap_order: same effect
 
     def complete(self, prompts):
-        return [Completion(self.answer(p)) for p in prompts]
+        out = []
+        for p in prompts:
+            text = self.answer(p)
+            out.append(Completion(text.removesuffix(TRUNCATED), truncated=text.endswith(TRUNCATED)))
+        return out
 
     def close(self):
         pass
 
 
-MACHINES = ["bb2.tm", "bb3.tm", "binary_increment.tm", "copy.tm", "palindrome.tm"]
+TRUNCATED = "\0truncated"
+MACHINES = ["bb2.tm", "bb3.tm", "binary_increment.tm", "copy.tm", "palindrome.tm",
+            "binary_addition.tm", "unary_multiplication.tm"]
 STATS = {"passed": 0, "failed": 0}
 
 

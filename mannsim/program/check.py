@@ -4,6 +4,12 @@
 ``verify`` calls :func:`case_problem` once per distinct prompt. Both share the caps of
 :func:`answer_problem`.
 
+The MEMORY lemma (README): every verdict reads MEMORY through substitution, which reads an
+absent key as the blank, or through :func:`cell_value`, which does the same, so it depends on
+MEMORY only through its configuration (state, head, tape with absent cells blank); the key
+cap cannot decide a passing answer's verdict (see limits.MAX_KEYS). So verify may probe a case
+in any MEMORY of its configuration, and :func:`probe_memories` probes several.
+
 Why a passing ``verify`` proves a run (the README states the theorem). A cycle's answer ``A``
 for a prompt is applied to MEMORY by write substitution, then assignments and updates. For
 the effect of ``A`` to be the same in every cycle that shows the same prompt, it may depend on
