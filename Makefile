@@ -27,12 +27,19 @@ lint: setup
 	$(BIN)/ruff check mannsim tests benchmarks fuzz
 	$(BIN)/mypy
 
-test: lint
-	$(BIN)/python -m pytest -q
+# Two workers (pytest-xdist), each test file on one worker so that a file's model, server and
+# browser are started once; the 15 slowest tests are listed at the end. TEST_WORKERS=0 runs
+# them in this process.
+TEST_WORKERS ?= 2
+PYTEST_WORKERS = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-# the core (memory, programs, simulator, formats, computer, verify, U15,2 chain) in about 30 s
+test: lint
+	$(BIN)/python -m pytest -q $(PYTEST_WORKERS) --durations=15
+
+# the core (memory, programs, simulator, formats, computer, verify, U15,2 chain), no models,
+# browsers or servers (the README says how long it takes)
 test-fast: lint
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_WORKERS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

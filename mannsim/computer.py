@@ -57,6 +57,7 @@ class RunReport:
     tokens_out: int = 0
     cached: int = 0
     resumed_from: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def halted(self) -> bool:
@@ -104,6 +105,8 @@ class Computer:
         self.model_seconds = 0.0
         self.tokens_in = self.tokens_out = self.cached = 0
         self.resumed_from = 0
+        #: what a resume found worth saying (a verdict the current rules changed)
+        self.notes: list[str] = []
         self.finished = False
         self._writer: TraceWriter | None = None
         self._prompt_hash: dict[str, str] = {}
@@ -315,7 +318,7 @@ class Computer:
             cells=cells, elapsed=time.perf_counter() - self.started, checks=self.checks,
             divergence=divergence, error=error, model_seconds=self.model_seconds,
             tokens_in=self.tokens_in, tokens_out=self.tokens_out, cached=self.cached,
-            resumed_from=self.resumed_from)
+            resumed_from=self.resumed_from, notes=tuple(self.notes))
 
     def _finish(self, report: RunReport) -> None:
         if self._writer is None:

@@ -84,8 +84,11 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
                 prompts[(q, sym)] = digest
     mem = comp.memory
     snap_at = set(ix.snapshot_cycles())
+    old_rules = (ix.header.get("version") or 1) < 3
     for k, (r_state, r_head, r_read, r_prompt, r_answer, ok) in enumerate(ix.steps(), 1):
         if not ok:
+            if old_rules and (r_state, r_head, r_read) == (st.state, st.head, st.read()):
+                _note_changed_verdict(comp, k, r_answer)
             break
         where = f"cycle {k}"
         if abs(st.head) > MAX_TAPE_SPAN:
@@ -115,3 +118,16 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
             raise TraceError(f"the snapshot after cycle {comp.cycle} is not the machine "
                              "the cycles lead to", ix.path, ix.line_of(k))
     return comp.cycle
+
+
+def _note_changed_verdict(comp: "Computer", k: int, answer: str) -> None:
+    """A trace written before the MEMORY lemma recorded cycle ``k`` as diverged: say so when the
+    current rules pass its answer (the resume asks the backend again from there)."""
+    st = comp.stepper
+    t = comp.program.machine.transition(st.state, st.read())
+    problem = answer_problem(answer) or apply_checked(
+        comp.program, comp.memory.copy(), t, st.state if t is None else t.next, st.head, answer)[0]
+    if problem is None:
+        comp.notes.append(f"cycle {k} was recorded as diverged by an older mannsim; under the "
+                          "current rules (a never-written cell is the blank) its answer passes, "
+                          "and the run goes on from there")

@@ -374,3 +374,32 @@ def test_the_key_cap_cannot_decide_a_passing_answers_verdict():
     (the head cell, halted). All of it fits under MAX_KEYS."""
     from mannsim.limits import MAX_KEYS, MAX_STATES, MAX_TAPE_SPAN
     assert (2 * MAX_TAPE_SPAN + 1) + (MAX_STATES + 4) + 2 <= MAX_KEYS
+
+
+def test_an_older_trace_whose_divergence_the_current_rules_pass_is_resumed_and_said(tmp_path):
+    """A version-2 trace of the blank-writing halt recorded the cycle as diverged (the old halt
+    check); resumed now, it is re-checked under the lemma, the changed verdict is reported, and
+    the run goes on to the reference machine's end."""
+    prog = PROGS[("binary_addition.tm", "schuurmans")]
+    case = next(c for c in prog.cases() if ("left", "_") in itertools.product(c.states, c.symbols))
+    model = Rewriter({case.prompt: with_blank_write(prog, case.answer)})
+    program = compile_program(prog.machine.replace(tape=["1"], head=0), prog.dialect)
+    trace = tmp_path / "old.jsonl"
+    assert Computer(program, model, trace=str(trace)).run().reason == "halt"
+    lines = [json.loads(x) for x in trace.read_text().splitlines()]
+    last = max(r["n"] for r in lines if r["t"] == "cycle")
+    old = []
+    for r in lines:
+        if r["t"] == "header":
+            r["version"] = 2
+        if r["t"] == "cycle" and r["n"] == last:
+            r["check"] = "diverged"
+        if r["t"] == "end":
+            continue
+        old.append(r)
+    trace.write_text("".join(json.dumps(r) + "\n" for r in old))
+    comp = Computer.resume(str(trace), model)
+    assert comp.resumed_from == last - 1
+    assert any(f"cycle {last} was recorded as diverged by an older mannsim" in n for n in comp.notes)
+    report = comp.run(append=True)
+    assert report.reason == "halt" and report.divergence is None

@@ -107,7 +107,8 @@ def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):
 
 
 def run_computer(console, *, program_spec, fmt, backend_name, backend_options, dialect_name,
-                 max_steps, trace, resume, memo, as_json, live, view=False, inputs=None):
+                 max_steps, trace, resume, memo, as_json, live, view=False, inputs=None,
+                 keys="registers"):
     from ..backends import load_backend
     from ..computer import Computer
     from ..program import compile_program, load_dialect
@@ -127,7 +128,7 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
             trace = resume
         else:
             machine = load_machine(program_spec, fmt, inputs)
-            program = compile_program(machine, dialect)
+            program = compile_program(machine, dialect, keys)
             if view and not trace:
                 import tempfile
                 trace = os.path.join(tempfile.mkdtemp(prefix="mannsim-"), "trace.jsonl")
@@ -179,6 +180,9 @@ def _raise_interrupt(signum, frame):
 @click.option("--dialect", "-d", default=None,
               help="Prompt dialect: a folder under prompts/, or a path (default "
                    "schuurmans; with --resume, the trace's).")
+@click.option("--keys", type=click.Choice(["registers", "names"]), default=None,
+              help="MEMORY keys of the states: short registers (the default) or the state "
+                   "names themselves (with --resume: the trace's).")
 @click.option("--max-steps", type=click.IntRange(min=0), default=None,
               help="Stop after this many steps (with a backend: cycles, one model call "
                    "each). Default: 10^9 for reference, 10^7 otherwise.")
@@ -199,7 +203,7 @@ def _raise_interrupt(signum, frame):
 @input_options
 @backend_options_decorator
 @format_option()
-def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live, view, fmt,
+def run(program, backend, dialect, keys, max_steps, trace, resume, memo, as_json, live, view, fmt,
         backend_options, inputs):
     """Run PROGRAM and report steps, state, head and tape.
 
@@ -211,6 +215,8 @@ def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live
     """
     if not program and not resume:
         raise click.UsageError("give a PROGRAM, or --resume TRACE")
+    if resume and keys:
+        raise click.UsageError("--keys compiles a new run; a resumed run keeps the trace's keys")
     if resume and inputs:
         raise click.UsageError("--tape, --head and --state start a new run; a resumed run "
                                "keeps the trace's input")
@@ -227,8 +233,8 @@ def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live
         if backend_options:
             raise click.UsageError(f"--{next(iter(backend_options)).replace('_', '-')} "
                                    "needs a backend other than 'reference'")
-        if dialect:
-            raise click.UsageError("--dialect needs a backend other than 'reference'")
+        if dialect or keys:
+            raise click.UsageError("--dialect and --keys need a backend other than 'reference'")
         machine = load_machine(program, fmt, inputs)
         code = run_reference_cmd(console, machine, machine.name or program,
                                  10**9 if max_steps is None else max_steps, as_json)
@@ -238,5 +244,5 @@ def run(program, backend, dialect, max_steps, trace, resume, memo, as_json, live
         code = run_computer(console, program_spec=program, fmt=fmt, backend_name=backend,
                             backend_options=backend_options, dialect_name=dialect, max_steps=max_steps,
                             trace=trace, resume=resume, memo=memo, as_json=as_json, live=live,
-                            view=view, inputs=inputs)
+                            view=view, inputs=inputs, keys=keys or "registers")
     sys.exit(code)

@@ -91,6 +91,8 @@ def print_report(console, report, machine, label, backend_name, trace, program=N
     rate = (report.cycles - report.resumed_from) / report.elapsed if report.elapsed else 0
     if report.resumed_from:
         console.print(f"  resumed after {report.resumed_from:,} recorded cycles, each re-checked")
+    for note in getattr(report, "notes", ()):
+        console.print(f"  [yellow]note[/]   {escape(one_line(note, 300))}", highlight=False)
     console.print(f"  cycles {report.cycles:,}   steps {report.steps:,}   "
                   f"state {escape(str(report.state))}   "
                   f"head {report.head}   checks passed {report.checks:,}   "

@@ -246,7 +246,8 @@ def from_program(program, max_steps: int) -> str:
         answer_of.append(p)
         if st.step() is None:
             break
-    end = {"reason": "halt" if st.halted else "max_steps", "cycles": len(prompt_of)}
+    end = {"reason": "halt" if st.halted else "max_steps", "cycles": len(prompt_of),
+           "steps": st.steps}
     title = f"{m.name or 'machine'} on the reference machine"
     return page(title, m, program.dialect.boot, prompts, answers, writes, prompt_of, answer_of,
                 [0.0] * len(prompt_of), None, end, "reference machine")

@@ -15,9 +15,11 @@ from ..limits import MAX_ANSWER
 
 FORMAT = "mannsim-trace"
 #: Version 2 records the machine losslessly (canonical JSON, see machine.canonical);
-#: version 1 (native .tm text) is still read.
-VERSION = 2
-VERSIONS = (1, 2)
+#: version 1 (native .tm text) is still read. Version 3: written under the MEMORY lemma (a
+#: never-written cell is the blank in every check); older traces are re-checked under it and a
+#: recorded divergence that it now passes is reported (``replay.recheck``).
+VERSION = 3
+VERSIONS = (1, 2, 3)
 END_REASONS = ("halt", "max_steps", "divergence", "interrupted", "error")
 _HASH = re.compile(r"[0-9a-f]{16}", re.ASCII)
 
