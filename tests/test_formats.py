@@ -119,6 +119,33 @@ table:
 """
 
 
+def test_turingmachine_io_synonyms_on_the_command_line():
+    """turingmachine.io's examples use synonyms; mannsim reads them (more: test_tmio_compat)."""
+    import json
+    from conftest import DATA
+    out = json.loads(run_cli(["run", str(DATA / "tmio" / "palindrome.yaml"), "--json"],
+                             check=True).stdout)
+    assert (out["final_state"], out["steps"]) == ("accepted", 27)  # the site's count
+    out = json.loads(run_cli(["run", str(DATA / "tmio" / "powers_of_two.yaml"), "--tape", "aaa",
+                              "--json"], check=True).stdout)
+    assert (out["final_state"], out["steps"]) == ("no", 4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32))
+def test_yaml_round_trip_of_random_machines(seed):
+    import random
+    from helpers import random_machine
+    m = random_machine(random.Random(seed), stay=False).replace(head=0)
+    used = {m.blank, *m.tape} | {s for _, s in m.transitions} | {
+        t.write for t in m.transitions.values()}  # what a YAML program can say: used symbols,
+    m = m.replace(halt_states=[q for q in m.states if not any(k[0] == q for k in m.transitions)],
+                  symbols=[s for s in m.symbols if s in used])  # rule-less states halting
+    again = parse(dump(m, "yaml"), "yaml")
+    assert again == m
+    assert parse(dump(again, "yaml"), "yaml") == again
+
+
 def test_turingmachine_io_list_keys():
     m = parse(YAML, "yaml")
     assert m.blank == "_"  # a space cannot be a mannsim symbol
@@ -133,7 +160,7 @@ def test_turingmachine_io_list_keys():
 
 BAD = [
     ("tm", "*\t0\t*\tn\t*", 1, "no states"),  # found by atheris (make fuzz)
-    ("yaml", "blank: 0\nstart state: a\ntable:\n  a:\n    [[0]]: R\n", None, "invalid YAML"),
+    ("yaml", "blank: 0\nstart state: a\ntable:\n  a:\n    0: !!set {0}\n", 5, "invalid YAML"),
     ("tm", "A 0 1 X B\n", 1, "invalid move"),
     ("tm", "; c\nA 0 1 R\n", 2, "expected a rule"),
     ("tm", "A 0 1 R B\nA 0 0 L B\n", 2, "second rule"),
@@ -149,6 +176,12 @@ BAD = [
     ("yaml", "blank: 0\nstart state: a\ntable:\n  a: [\n", None, "invalid YAML"),
     ("yaml", "blank: ab\nstart state: a\ntable:\n  a:\n", 1, "one character"),
     ("yaml", "blank: 0\nstart state: a\ntable:\n  a:\n    0: {write: 1, L: a, R: a}\n", 5, "exactly one"),
+    ("yaml", "blank: 0\nstart state: a\ntable:\n  a:\n    0: accept\n", 5, "invalid instruction 'accept'"),
+    ("yaml", "blank: 0\nstart state: a\nsynonyms:\n  go: {R: b}\ntable:\n  a:\n", 4, "synonym 'go'"),
+    ("yaml", "blank: 0\nstart state: a\ntable:\n  a:\n    [0, 1]: R\n    1: L\n", 6, "two instructions"),
+    ("yaml", "blank: 0\nstart state: a\ntable:\n  a:\n    0: R\n    0: L\n", 6, "duplicated mapping key"),
+    ("yaml", "name: d\nsource code: |\n  blank: 0\n  start state: b\n  table: {a: }\n", 4,
+     "start state 'b' is not in the table"),
 ]
 
 
@@ -228,7 +261,9 @@ def test_parsers_never_raise_anything_but_a_clear_error(text, fmt):
 
 TOKENS = st.sampled_from(["A", "B", "0", "1", "_", "*", "R", "L", "l", "r", "S", "halt", ":",
                           "start:", "tape:", "head:", "blank:", "halt:", ";", "!", "\n", " ", "[",
-                          "]", "{", "}", "write:", "table:", "start state:", "-", "'", "1RB", "---"])
+                          "]", "{", "}", "write:", "table:", "start state:", "-", "'", "1RB", "---",
+                          "synonyms:", "source code: |", "<<:", "&a", "*a", "yes", "N", ",", "~",
+                          "1.0", "\t", "input:"])
 
 
 @settings(max_examples=300, deadline=None)
