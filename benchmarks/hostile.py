@@ -4,11 +4,19 @@ Each file is given to ``mannsim`` in a child process whose address space is capp
 1.5 GiB); its wall time and peak resident memory (ru_maxrss) are measured, against the same
 command on a valid program (``mannsim show programs/bb2.tm``) as the baseline. The worst
 model answer found for the memory layer's parser (at the 4,096-character cap) is timed too.
+
+The compact-trace bomb (issue "trust, round 3") is bb2's trace with 45 meta blocks of 64 MiB
+each (four prompts of nearly 16 MiB, distinct and matching their hashes): about 109 KB on disk,
+3.0 GB decompressed. Every command that reads a trace must refuse it from the block index
+(``MAX_TRACE_META``); the reader before it took `trace stats` to 3 GB without a limit and
+ended in a MemoryError traceback under this one.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,7 +42,15 @@ def _files(folder: Path) -> dict[str, list[str]]:
     }
     for name, text in texts.items():
         (folder / name).write_text(text)
+    bomb = _trace_bomb(folder)
+    size, raw = bomb.stat().st_size, _meta_bytes(bomb)
+    what = f"bomb.jsonl.zst ({size / 1000:.0f} KB, {raw / 1e9:.1f} GB of meta)"
     return {
+        f"{what}: trace stats": ["trace", "stats", str(bomb)],
+        f"{what}: trace show": ["trace", "show", str(bomb), "--steps", "3:3"],
+        f"{what}: run --resume": ["run", "--resume", str(bomb)],
+        f"{what}: decode --trace": ["decode", str(ROOT / "programs" / "bb2.tm"), "--trace",
+                                    str(bomb)],
         "head.tm (30 bytes)": ["run", str(folder / "head.tm"), "-b", "symbolic"],
         "wide.tm (3,000 x 3,000 wildcard)": ["show", str(folder / "wide.tm")],
         "bomb.yaml (alias bomb)": ["run", str(folder / "bomb.yaml")],
@@ -43,6 +59,42 @@ def _files(folder: Path) -> dict[str, list[str]]:
         "tape.tm (15 MB tape)": ["run", str(folder / "tape.tm"), "-b", "symbolic"],
         "baseline: show bb2.tm": ["show", str(ROOT / "programs" / "bb2.tm")],
     }
+
+
+def _trace_bomb(folder: Path, blocks: int = 45) -> Path:
+    """bb2's compact trace with ``blocks`` meta blocks of 64 MiB (decompressed) after its header."""
+    import zstandard
+
+    from mannsim.trace import compact
+    clean = folder / "bb2.jsonl.zst"
+    subprocess.run([sys.executable, "-m", "mannsim", "run", str(ROOT / "programs" / "bb2.tm"),
+                    "-b", "symbolic", "--no-live", "--trace", str(clean)], check=True,
+                   stdout=subprocess.DEVNULL)
+    data = clean.read_bytes()
+    cut = compact.scan_blocks(data, str(clean), [])[1].offset  # after the header block
+    z = zstandard.ZstdCompressor(level=3)
+    out = [data[:cut]]
+    for b in range(blocks):
+        lines = []
+        for i in range(4):
+            text = b"%08d" % (4 * b + i) + b"a" * (compact.MAX_BLOCK // 4 - 108)
+            digest = hashlib.sha256(text).hexdigest()[:16].encode()
+            lines.append(b'{"t":"prompt","hash":"' + digest + b'","text":"' + text + b'"}\n')
+        raw = b"".join(lines)
+        frame = z.compress(raw)
+        out.append(struct.pack("<II", compact.SKIP_MAGIC, compact.BLOCK.size)
+                   + compact.BLOCK.pack(compact.META, len(frame), len(raw), 4, 0, 0) + frame)
+    out.append(data[cut:])
+    bomb = folder / "bomb.jsonl.zst"
+    bomb.write_bytes(b"".join(out))
+    return bomb
+
+
+def _meta_bytes(path: Path) -> int:
+    from mannsim.trace import compact
+    data = path.read_bytes()
+    return sum(b.raw_size for b in compact.scan_blocks(data, str(path), [])
+               if b.kind == compact.META)
 
 
 def _limit() -> None:

@@ -20,6 +20,11 @@ MAX_SYMBOLS = 1 << 10
 MAX_NAME = 256
 #: Most YAML nodes after aliases are expanded (an alias bomb expands exponentially).
 MAX_YAML_NODES = 100_000
+#: Most characters the list keys of one turingmachine.io document may turn into (a list of
+#: aliases to one long string would otherwise multiply it); a table within the limits needs far
+#: fewer. And the longest mapping key, once turned into text.
+MAX_JOINED_TEXT = 1 << 20
+MAX_KEY_TEXT = 1 << 16
 #: Most A symbols and most E symbols of a bi-tag system, and most symbols of its word.
 MAX_BITAG_SYMBOLS = 512
 MAX_BITAG_WORD = 1 << 16
@@ -38,3 +43,13 @@ MAX_FILE_BYTES = 16 << 20
 MAX_TRACE_LINE = 16 << 20
 #: Largest HTTP response body accepted from a server (bytes).
 MAX_RESPONSE_BYTES = 1 << 20
+#: Most bytes the meta blocks of one compact trace (header, prompts, cases, whole records) may
+#: decompress to in all, checked from the block index before anything is decompressed. The
+#: biggest traces this project writes hold well under 1 MiB of them (README, Traces); a bomb of
+#: 64 MiB blocks needs only about 3 KB of file per block.
+MAX_TRACE_META = 64 << 20
+#: Most reference-machine steps a trace reader replays to check a compact trace's snapshots
+#: against the machine (from the initial configuration, each snapshot in turn): every snapshot
+#: of a trace of up to this many cycles is checked before a view uses it; past it, a view that
+#: starts from a snapshot says it is unchecked.
+MAX_VERIFY_STEPS = 1 << 24

@@ -92,6 +92,7 @@ class TraceViewer(App):
             fresh = TraceIndex(self.ix.path)
         except Exception:  # noqa: BLE001 - a half-written file: try again at the next tick
             return
+        fresh.continue_from(self.ix)  # what was checked stays checked: no replay from cycle 0
         self.ix.close()
         self.ix = fresh
         self.go(len(fresh) if at_end else self.k, "following the run" if fresh.end is None
@@ -140,9 +141,20 @@ class TraceViewer(App):
         tape.append("\n" + " " * head_col + f"^ cell {v.get('head')}")
         self.query_one("#tape", Static).update(tape)
         ok = v.get("check") == "ok"
-        check = Text("check ✓ matches the reference machine" if ok else
-                     "check ✗ diverged from the reference machine",
-                     style="green" if ok else "bold red")
+        checked = v.get("checked") or {}
+        problems = checked.get("problems") or []
+        if not ok:
+            check = Text("check ✗ diverged from the reference machine", style="bold red")
+        elif problems:
+            check = Text("check ! the record disagrees with the reference machine: "
+                         + one_line("; ".join(problems), 400), style="bold red")
+        elif checked.get("verified"):
+            check = Text("check ✓ matches the reference machine", style="green")
+        else:
+            check = Text("check ? recorded ok, not checked here ("
+                         + ("the tape comes from an unchecked snapshot"
+                            if checked.get("config") == "snapshot" else
+                            "the trace's dialect is not a shipped one") + ")", style="yellow")
         d = v.get("divergence")
         if d:
             check.append(f"\n  {one_line(d.get('reason'))}\n  expected "

@@ -129,21 +129,35 @@ def test_snapshots_let_a_view_start_near_any_cycle(tmp_path):
         state, head, cells = ix.config_before(2 * compact.SNAP_EVERY + 5)
         rec = ix.cycle(2 * compact.SNAP_EVERY + 5)
         assert (state, head) == (rec["state"], rec["head"])
-        assert ix._stepper.steps == 2 * compact.SNAP_EVERY + 4  # replayed 4 steps, not 2^19
+        # both snapshots were checked against the machine on the way (2^19 steps, once), and
+        # the cycle replayed 4 steps from the second
+        assert ix.replayed_steps == 2 * compact.SNAP_EVERY + 4
+        assert ix.checked(2 * compact.SNAP_EVERY + 5)["verified"]
+        before = ix.replayed_steps
+        ix.config_before(compact.SNAP_EVERY + 7)  # from the first snapshot, checked: 6 steps
+        ix.config_before(2 * compact.SNAP_EVERY + 9)  # from the one kept before cycle +5: 4
+        assert ix.replayed_steps - before == 6 + 4
 
 
 def test_a_run_killed_at_a_random_point_resumes_to_the_same_end(tmp_path):
     """SIGKILL (no chance to flush) at random moments, then --resume: the end is the end of an
     uninterrupted run."""
     program = str(PROGRAMS / "u15_2.tm")
-    ref = json.loads(mannsim("run", program, "-b", "symbolic", "--json").stdout)
+    whole = tmp_path / "whole.jsonl.zst"
+    ref = json.loads(mannsim("run", program, "-b", "symbolic", "--json", "--trace",
+                             str(whole)).stdout)
     rng = random.Random(15)
     for attempt in range(3):
         path = tmp_path / f"k{attempt}.jsonl.zst"
         proc = subprocess.Popen([sys.executable, "-m", "mannsim", "run", program, "-b",
                                  "symbolic", "--no-live", "--trace", str(path)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 2.5))
+        # a random point of the run, by how much trace it has written (not by the clock, so
+        # a slow machine kills it as far in as a fast one)
+        target = rng.uniform(0.05, 0.8) * whole.stat().st_size
+        while proc.poll() is None and (not path.exists() or path.stat().st_size < target):
+            time.sleep(0.002)
+        assert proc.poll() is None, "the run ended before the kill"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         with TraceIndex(str(path)) as ix:
@@ -326,3 +340,60 @@ def test_trace_html_refuses_more_cycles_than_a_page_holds(u15_pair, tmp_path, mo
                                       "--steps", "30000:39066"])
     assert result.exit_code == 0, result.output
     assert "9,067 cycles (30,000–39,066 of 39,066)" in result.output
+
+
+def test_views_use_a_snapshot_only_once_it_is_checked(tmp_path, monkeypatch):
+    """A snapshot rewritten to claim ten 1s is caught when a view first needs it (replayed
+    from the start, the check kept): the view shows the machine's tape and flags the record;
+    past the verification budget a snapshot is used but reported as unchecked."""
+    import mannsim.trace.index as index
+    from mannsim.machine import Stepper
+    path = tmp_path / "s.jsonl.zst"
+    machine = load(str(PROGRAMS / "compiled" / "unary_successor.u15_2.tm"))
+    p = compile_program(machine, DIALECT)
+    Computer(p, load_backend("symbolic"), max_steps=compact.SNAP_EVERY + 10, trace=str(path),
+             memo=True).run()
+    data, blocks = _blocks(path)
+    (b,) = [b for b in blocks if b.kind == compact.SNAP]
+    (line,) = compact.decode_block(data, b, str(path))
+    snap = json.loads(line)
+    snap["tape"], snap["tape_start"] = ["1"] * 10, snap["head"] - 5
+    raw = (json.dumps(snap, separators=(",", ":")) + "\n").encode()
+    frame = zstandard.ZstdCompressor().compress(raw)
+    forged = tmp_path / "forged.jsonl.zst"
+    forged.write_bytes(data[:b.offset] + _index_of(compact.SNAP, len(frame), len(raw), 1, b.first,
+                                                   b.head) + frame + data[b.end:])
+    k = compact.SNAP_EVERY + 5
+    st = Stepper(machine)
+    for _ in range(k - 1):
+        st.step()
+    with TraceIndex(str(path)) as ix:  # the real trace: the snapshot checks, and is used
+        assert ix.config_before(k) == (st.state, st.head, st.cells)
+        assert ix.checked(k)["verified"] and not ix.warnings
+    with TraceIndex(str(forged)) as ix:
+        assert ix.config_before(k) == (st.state, st.head, st.cells)  # the machine's, not ten 1s
+        c = ix.checked(k)
+        assert c["config"] == "reference" and not c["verified"]
+        assert any(f"snapshot after cycle {compact.SNAP_EVERY:,} is not the reference" in p
+                   for p in c["problems"])
+        assert any(f":{ix.snapshot_line(b.first)}: the snapshot after cycle" in w
+                   for w in ix.warnings)
+        assert ix.checked(k - 10)["verified"]  # before the snapshot: nothing to do with it
+    # a viewer following a run re-opens the trace: what was replayed carries over, and the
+    # snapshots of the file as it is now are still compared (here: the forged one)
+    with TraceIndex(str(path)) as old, TraceIndex(str(forged)) as fresh:
+        old.config_before(k)
+        fresh.continue_from(old)
+        assert fresh.config_before(k) == (st.state, st.head, st.cells)
+        assert fresh.replayed_steps == 0  # the configuration kept by the old index
+        assert any("is not the reference machine's" in p for p in fresh.checked(k)["problems"])
+        assert fresh.checked(k - 10)["verified"]
+    monkeypatch.setattr(index, "MAX_VERIFY_STEPS", 1000)  # too few steps to check it
+    with TraceIndex(str(forged)) as ix:
+        state, head, cells = ix.config_before(k)
+        c = ix.checked(k)
+        assert (c["config"], c["snapshot"], c["verified"]) == ("snapshot", b.first, False)
+        assert ix.replayed_steps == 4  # from the snapshot, as the trace says: marked unchecked
+    with TraceIndex(str(path)) as ix:
+        ix.config_before(k)
+        assert ix.checked(k)["config"] == "snapshot" and not ix.checked(k)["verified"]

@@ -239,3 +239,21 @@ def test_a_window_of_a_long_compact_trace_shows_the_traces_own_cycles(browser, t
     assert k == first + 500 and (state, head, sym) == reference_before(prog.machine, first + 500)
     assert f"of {SNAP_EVERY + 3000:,}" in page.text_content("#subtitle")
     assert errors == []
+
+
+def test_the_page_marks_a_record_that_disagrees_with_the_machine(browser, tmp_path):
+    """A compact trace whose case for B reading 0 was edited (recorded ok, wrong answer): the
+    page shows cycle 2 as disagreeing, never as a match, and cycles 1 and 3 as matches."""
+    from test_trace_bounds import bb2_trace, forged_cases_trace
+    forged = forged_cases_trace(bb2_trace(tmp_path / "t.jsonl.zst"), tmp_path / "f.jsonl.zst")
+    out = tmp_path / "f.html"
+    run_cli(["trace", "html", str(forged), "-o", str(out)], check=True, text=False)
+    page, errors, _ = open_page(browser, out)
+    verdicts = {}
+    for k in (1, 2, 3):
+        page.evaluate(f"window.mannsim.show({k})")
+        verdicts[k] = page.text_content("#check")
+    assert verdicts[1].startswith("✓") and verdicts[3].startswith("✓")
+    assert verdicts[2].startswith("! the trace's record disagrees with the reference machine")
+    assert "fails the live check" in verdicts[2]
+    assert errors == []

@@ -153,6 +153,10 @@ def main(argv=None) -> None:
     except MannsimError as e:
         click.echo(f"mannsim: error: {one_line(e, 600)}", err=True)
         sys.exit(e.exit_code if e.exit_code in (EXIT_BAD_INPUT, EXIT_BACKEND) else EXIT_BAD_INPUT)
+    except MemoryError:
+        click.echo("mannsim: error: out of memory (the input asks for more than this process "
+                   "may use)", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         click.echo("mannsim: interrupted", err=True)
         sys.exit(130)

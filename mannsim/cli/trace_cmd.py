@@ -69,6 +69,7 @@ def show(file, steps, as_json, prompt):
         raise click.BadParameter(why, param_hint="--steps") from None
     blank = ix.machine().blank
     plain = plain_head(console)  # off a terminal the head cell is bracketed: 00[1]00
+    n0 = len(ix.warnings)
     for k in span:
         v = cycle_view(ix, k)
         if as_json:
@@ -79,7 +80,11 @@ def show(file, steps, as_json, prompt):
                 v.pop("prompt_block", None)
             click.echo(json.dumps(v, ensure_ascii=False))
             continue
-        mark = "[green]✓[/]" if v["check"] == "ok" else "[red]✗[/]"
+        checked = v["checked"]
+        # ✓ only for a record checked against the reference machine; ! a record that
+        # disagrees with it; ? a configuration or record this view could not check
+        mark = ("[red]✗[/]" if v["check"] != "ok" else "[bold red]![/]" if checked["problems"]
+                else "[green]✓[/]" if checked["verified"] else "[yellow]?[/]")
         console.print(f"{mark} [bold]{k:>6}[/] state {escape(one_line(v['state'], 60))}  "
                       f"head {v['head']}  read {escape(one_line(v['read'], 40))}  "
                       f"{v['ms']:.2f} ms  tokens {v['tin']}/{v['tout']}"
@@ -88,6 +93,16 @@ def show(file, steps, as_json, prompt):
         console.print(f"        answer {one_line(repr(v['answer']), 600)}", markup=False,
                       highlight=False)
         console.print(f"        writes {cycle_writes(ix, v)}", markup=False, highlight=False)
+        for problem in checked["problems"]:
+            console.print(f"        disagrees: {one_line(problem, 400)}", style="red",
+                          markup=False, highlight=False)
+        if checked["config"] == "snapshot":
+            console.print(f"        unchecked: tape from the trace's snapshot after cycle "
+                          f"{checked['snapshot']}", style="yellow", markup=False, highlight=False)
+        elif not checked["verified"] and not checked["problems"] and v["check"] == "ok":
+            console.print("        unchecked: the trace's dialect is not a shipped one, so its "
+                          "answers cannot be re-applied", style="yellow", markup=False,
+                          highlight=False)
         if prompt:
             console.print(Text("        " + printable(v["prompt_block"])
                                .replace("\n", "\n        ")))
@@ -101,6 +116,8 @@ def show(file, steps, as_json, prompt):
             if isinstance(want, str):
                 console.print(f"        expected answer {one_line(repr(want), 600)}",
                               markup=False, highlight=False)
+    for w in ix.warnings[n0:]:
+        err_console.print(f"mannsim: warning: {one_line(w, 400)}", markup=False, highlight=False)
 
 
 @trace.command("stats")

@@ -10,21 +10,25 @@ Lines trace: zstd skips the index frames.
 Two kinds of block:
 
 - ``meta``: any records but compact cycles: the header, ``prompt`` and ``case`` definitions,
-  snapshots of the machine, a diverged cycle in full, ``divergence``, ``resume``, ``end``.
-  A reader decodes every meta block when it opens the trace.
+  a diverged cycle in full, ``divergence``, ``resume``, ``end``. A reader decodes every meta
+  block when it opens the trace (all of them together at most
+  :data:`~mannsim.limits.MAX_TRACE_META` bytes, checked from the index first); a lenient reader
+  keeps each prompt and case as its line and parses it when a view needs it.
 - ``snap``: one ``snap`` record (the machine after ``first`` cycles), decoded only when a view
   or a resume needs it, so opening a trace reads none of the tapes.
-- ``cycles``: compact cycle records only, ``{"t":"c","k":K}`` (cycle ``n`` is the previous
-  one plus one; its state, symbol read, prompt, answer and parsed writes are those of the case
-  ``K`` defined earlier; the head moves by the case's ``i`` update), with ``ms``, ``tin``,
-  ``tout`` and ``cached`` only where they are not the case's. A reader decodes such a block only
-  when a cycle in it is asked for, so opening cycle N of a 10^8-cycle trace decodes one block.
+- ``cycles``: at most :data:`BLOCK_CYCLES` compact cycle records, ``{"t":"c","k":K}`` (cycle
+  ``n`` is the previous one plus one; its state, symbol read, prompt, answer and parsed writes
+  are those of the case ``K`` defined earlier; the head moves by the case's ``i`` update), with
+  ``ms``, ``tin``, ``tout`` and ``cached`` only where they are not the case's. A reader decodes
+  such a block only when a cycle in it is asked for, so opening cycle N of a 10^8-cycle trace
+  decodes one block.
 
 Only checked (``ok``) cycles are compacted; anything else is written in full. Blocks are
 written when 4,096 cycles are pending, a second after the last block, and before any meta
 record, so a killed run loses at most the last second of cycles, and a resume goes on after the
 last whole block. Every block's sizes are checked before it is decompressed (a block may not
-expand past :data:`MAX_BLOCK` bytes), so a small hostile file cannot exhaust memory.
+expand past :data:`MAX_BLOCK` bytes, a record in it past ``MAX_TRACE_LINE``, the meta blocks of
+a trace together past ``MAX_TRACE_META``), so a small hostile file cannot exhaust memory.
 
 Why zstandard (the ``zstandard`` package): the format is an IETF standard (RFC 8878) with
 skippable frames for our index and a command-line tool everywhere; the binding is the one httpx
@@ -38,6 +42,7 @@ import struct
 import time
 
 from ..errors import MannsimError
+from ..limits import MAX_TRACE_LINE, MAX_TRACE_META
 from .schema import TraceError
 
 SUFFIX = ".zst"
@@ -172,7 +177,8 @@ def scan_blocks(data, path: str, warnings: list[str], partial: bool = False) -> 
             raise TraceError(f"not a compact mannsim trace block at byte {pos}", path)
         kind, csize, raw, records, first, head = BLOCK.unpack_from(data, pos + _SKIP.size)
         if kind not in (META, CYCLES, SNAP) or raw > MAX_BLOCK or records > raw or \
-                (kind == CYCLES and first < 1) or (kind == SNAP and (records != 1 or first < 0)):
+                (kind == CYCLES and (first < 1 or records > BLOCK_CYCLES)) or \
+                (kind == SNAP and (records != 1 or first < 0)):
             raise TraceError(f"invalid block index at byte {pos}", path)
         if partial:
             return [Block(pos, kind, csize, raw, records, first, head, line)]
@@ -183,6 +189,20 @@ def scan_blocks(data, path: str, warnings: list[str], partial: bool = False) -> 
         line += records
         pos += _HEAD + csize
     return blocks
+
+
+def check_meta_budget(blocks: list[Block], path: str) -> None:
+    """Refuse, before anything is decompressed, a trace whose meta blocks (all decoded when it is
+    opened) would decompress to more than :data:`~mannsim.limits.MAX_TRACE_META` bytes in all.
+    The sizes are the index's; :func:`decode_block` holds each frame to its index."""
+    total = 0
+    for b in blocks:
+        if b.kind == META:
+            total += b.raw_size
+            if total > MAX_TRACE_META:
+                raise TraceError(f"its meta blocks decompress to more than {MAX_TRACE_META:,} "
+                                 f"bytes (MAX_TRACE_META, the most one trace may hold): refused "
+                                 f"as a decompression bomb", path, b.line)
 
 
 def decode_block(data, block: Block, path: str) -> list[bytes]:
@@ -205,6 +225,9 @@ def decode_block(data, block: Block, path: str) -> list[bytes]:
     if len(raw) != block.raw_size or (raw and not raw.endswith(b"\n")):
         raise TraceError(f"{where} is damaged", path, block.line)
     lines = raw.split(b"\n")[:-1]
+    if lines and max(map(len, lines)) > MAX_TRACE_LINE:
+        raise TraceError(f"{where} holds a record longer than {MAX_TRACE_LINE} bytes", path,
+                         block.line)
     if len(lines) != block.records:
         raise TraceError(f"{where} holds {len(lines)} records, its index says {block.records}",
                          path, block.line)

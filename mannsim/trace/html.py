@@ -141,8 +141,11 @@ def fold(prompt: str, boot: str) -> str:
 def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: list[str],
          writes: list[list], prompt_of: list[int], answer_of: list[int], ms: list[float],
          divergence: dict | None, end: dict | None, source: str,
-         window: dict | None = None) -> str:
-    """The HTML text of a run (see the module docstring)."""
+         window: dict | None = None, checks: dict | None = None) -> str:
+    """The HTML text of a run (see the module docstring). ``checks``: what the page may vouch
+    for (``problems``: local cycle -> how its record disagrees with the reference machine;
+    ``unchecked``: local cycles it could not check, or "all"); None: every cycle is the
+    reference machine's own (a program's page)."""
     data = {
         "title": printable(title, 200), "source": printable(source, 500),
         "machine": machine_data(machine),
@@ -155,6 +158,7 @@ def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: l
                         array(_index_code(len(answers))).itemsize],
         "ms": _latency(ms),
         "divergence": divergence, "end": end, "window": window,
+        "checks": checks or {"problems": {}, "unchecked": []},
     }
     before, after = _template()
     return before + script_json(data) + after
@@ -183,8 +187,17 @@ def from_trace(ix, progress=None, first: int = 1, last: int | None = None) -> st
     n = max(0, last - first + 1)
     from .views import memory_names
     names = memory_names(ix.header, machine)
+    problems: dict[str, list[str]] = {}
+    unchecked: list[int] = []
     for k in range(first, last + 1):
         rec = ix.cycle(k)
+        c = ix.checked(k)  # a row is shown checked only when the record agrees with the machine
+        if c["problems"]:
+            problems[str(k - first + 1)] = [printable(p, 300) for p in c["problems"][:3]]
+        elif not c["verified"] and rec["check"] == "ok":
+            unchecked.append(k - first + 1)
+        if c["writes"] is not None:
+            rec = dict(rec, writes=c["writes"])
         p = prompt_ids.get(rec["prompt"])
         if p is None:
             p = prompt_ids[rec["prompt"]] = len(prompts)
@@ -212,8 +225,10 @@ def from_trace(ix, progress=None, first: int = 1, last: int | None = None) -> st
         state, head_cell, cells = ix.config_before(first)
         window = {"first": first, "total": total, "state": state, "head": head_cell,
                   "cells": [[c, sym] for c, sym in sorted(cells.items())]}
+    checks = {"problems": problems,
+              "unchecked": "all" if n and len(unchecked) == n else unchecked}
     return page(title, machine, boot, prompts, answers, writes, prompt_of, answer_of, ms,
-                ix.divergence, ix.end, f"trace {ix.path}", window)
+                ix.divergence, ix.end, f"trace {ix.path}", window, checks)
 
 
 def from_program(program, max_steps: int) -> str:

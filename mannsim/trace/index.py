@@ -6,37 +6,64 @@ the lenient scan and parsed on demand by :meth:`TraceIndex.cycle`, with the same
 Lenient mode (show, stats, plot, view) reads up to the first bad record with a warning; strict
 mode (resume, decode) parses everything and refuses a bad, reordered or foreign record with
 one error naming its line. Either way an unfinished last line (a killed run) is dropped with a
-warning. The machine's tape at any cycle comes from the reference machine in the header
-(replayed with snapshots every 1,000 steps), which the trace's checks tie to MEMORY at every
-cycle marked ok.
+warning.
+
+What a view shows is what the reader checked. The machine's configuration at any cycle
+(:meth:`TraceIndex.config_before`) is the reference machine's, replayed from the header's
+machine; a compact trace's snapshots only shorten that replay once each is checked against it
+(from the initial configuration, snapshot by snapshot, at most ``MAX_VERIFY_STEPS`` steps in
+all, the result kept), and past that budget a view starting from an unchecked snapshot says so.
+:meth:`TraceIndex.checked` tells, for a cycle, where its configuration came from and whether
+its record agrees: state, head and symbol with the machine's, its prompt with the one the
+program renders, its answer with the lockstep check, its writes with what the answer parses to.
+A record that disagrees is flagged there and warned about in ``warnings``, never used silently.
+Running out of memory while reading is a :class:`TraceError` (one line), not a traceback.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import mmap
 import os
 import struct
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterator
 
 from ..errors import MannsimError
-from ..limits import MAX_TRACE_LINE
+from ..limits import MAX_TAPE_SPAN, MAX_TRACE_LINE, MAX_VERIFY_STEPS
 from ..program.compiler import KEY_POLICIES
 from . import compact
-from .compact_reader import CompactReader
+from .compact_reader import CompactReader, Prompts, _bounded, _bounded_iter, out_of_memory
 from .schema import (FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, prompt_hash)
 
 _CYCLE = b'{"t":"cycle"'
 _COMPACT_MAGIC = struct.pack("<I", compact.SKIP_MAGIC)
-SNAPSHOT_EVERY = 1000
+#: Configurations a reader keeps of the cycles it showed last (a viewer steps from them), and
+#: the most tape cells they may hold together.
+CHECKPOINTS = 64
+CHECKPOINT_CELLS = 1 << 24
+#: A replay longer than this keeps the configuration at the last multiple of it on its way.
+CHECKPOINT_EVERY = 1024
+_UNCHECKED = "unchecked"
 
 
 class TraceIndex(CompactReader):
     def __init__(self, path: str, strict: bool = False):
+        try:
+            self._open(path, strict)
+        except MemoryError:
+            self.close()
+            raise out_of_memory(path) from None
+
+    def _open(self, path: str, strict: bool) -> None:
         self.path = path
         self.strict = strict
         self.warnings: list[str] = []
-        self.prompts: dict[str, str] = {}
+        self._warned: set[str] = set()
+        self.prompts: Prompts = Prompts(self)
+        #: compact: the lines of the meta blocks that hold records kept by place
+        self._meta_kept: dict[int, list[bytes]] = {}
         self.divergence: dict | None = None
         self.end: dict | None = None
         self.header: dict = {}
@@ -60,8 +87,8 @@ class TraceIndex(CompactReader):
         self._count = 0
         self._cases: dict[int, tuple[dict, int]] = {}
         self._decoded: tuple[int, list[dict]] | None = None
-        #: the machine after N cycles, as compact traces record it: N -> its block (decoded
-        #: on demand by snapshot()) or its record
+        #: the machine after N cycles, as compact traces record it: N -> its block or
+        #: ((meta block, index), line), decoded on demand by snapshot(); unchecked
         self._snaps: dict[int, object] = {}
         try:
             if self.compact:
@@ -71,9 +98,40 @@ class TraceIndex(CompactReader):
         except BaseException:
             self.close()
             raise
-        self._stepper = None
         self._machine = None
-        self._snapshots: dict[int, tuple] = {}
+        self._replay: _Replay | None = None
+        #: the furthest configuration checked so far: (cycles, configuration)
+        self._front: tuple[int, _Tape] | None = None
+        self._verify_left = MAX_VERIFY_STEPS
+        #: snapshot cycles -> None (checked: the machine's) or what is wrong with it
+        self._snap_status: dict[int, str | None] = {}
+        #: snapshot cycles the replay passed -> a digest of the machine's configuration there
+        self._ref_digest: dict[int, bytes] = {}
+        self._usable_snaps = self._snapshots_to_use()
+        self._checkpoints: OrderedDict[int, tuple[_Tape, int | None]] = OrderedDict()
+        self._last: tuple[int, _Tape, int | None] | None = None
+        #: reference-machine steps replayed so far (snapshot checks included)
+        self.replayed_steps = 0
+        self._checks: dict | None = None
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            self.warnings.append(message)
+
+    def _snapshots_to_use(self) -> list[int]:
+        """The snapshots a view may start from once checked: those after a positive multiple
+        of ``SNAP_EVERY`` cycles (all mannsim writes), within the trace; any other is warned
+        about and never used."""
+        usable = []
+        for c in sorted(self._snaps):
+            if c > 0 and c % compact.SNAP_EVERY == 0 and c <= len(self):
+                usable.append(c)
+            else:
+                self._warn_once(f"{self.path}:{self.snapshot_line(c)}: a snapshot after cycle "
+                                f"{c:,}, where mannsim writes none (one every "
+                                f"{compact.SNAP_EVERY:,} cycles, within the trace): not used")
+        return usable
 
     def _bad(self, error: TraceError, lineno: int) -> bool:
         """Strict: raise. Lenient: warn and stop reading (returns True)."""
@@ -153,7 +211,8 @@ class TraceIndex(CompactReader):
             if self.strict and prompt_hash(text) != rec["hash"]:
                 raise TraceError("prompt record's text does not match its hash", self.path,
                                  lineno)
-            self.prompts[rec["hash"]] = text
+            # lenient: checked against its hash when it is read
+            self.prompts[rec["hash"]] = text if self.strict else (text, lineno)
         elif kind == "divergence":
             self.divergence = rec
         elif kind == "end":
@@ -169,6 +228,7 @@ class TraceIndex(CompactReader):
     def __len__(self) -> int:
         return self._count if self.compact else len(self._offsets)
 
+    @_bounded
     def line_of(self, k: int) -> int:
         """The line of cycle ``k`` (1-based): in the file, or in a compact trace's JSON Lines
         (as ``zstd -dc`` prints them)."""
@@ -177,6 +237,7 @@ class TraceIndex(CompactReader):
             return obj[1] if isinstance(obj, tuple) else obj.line + (k - first)
         return self._lines[k - 1]
 
+    @_bounded
     def cycle(self, k: int) -> dict:
         """The validated record of cycle ``k`` (1-based), optional fields filled in."""
         if self.compact:
@@ -191,6 +252,7 @@ class TraceIndex(CompactReader):
             raise TraceError("not a cycle record", self.path, self._lines[k - 1])
         return cycle_defaults(rec)
 
+    @_bounded_iter
     def steps(self) -> Iterator[tuple]:
         """(state, head, read, prompt, answer, ok) of every cycle in order: the fields a replay
         checks (:func:`mannsim.replay.recheck`), read without building whole records where the
@@ -207,6 +269,7 @@ class TraceIndex(CompactReader):
             else:
                 yield from self._steps(obj)
 
+    @_bounded_iter
     def facts(self) -> Iterator[tuple]:
         """(state, read, ms, tin, tout, cached, ok) of every cycle in order: what ``trace
         stats`` counts, read without building whole records where the format allows."""
@@ -224,6 +287,7 @@ class TraceIndex(CompactReader):
             else:
                 yield from self._facts(obj)
 
+    @_bounded
     def first_divergence(self) -> int | None:
         if self.divergence is not None:
             return self.divergence["cycle"]
@@ -236,34 +300,276 @@ class TraceIndex(CompactReader):
         return None
 
     # -- the machine, from the header ---------------------------------------------------
+    @_bounded
     def machine(self):
         """The machine the header records (checked against its hash)."""
         if self._machine is None:
             self._machine = header_machine(self.header, self.path)
         return self._machine
 
+    @_bounded
     def config_before(self, k: int):
-        """(state, head, cells) of the reference machine before cycle ``k``."""
-        from ..machine import Stepper
-        if self._stepper is None:
-            self._stepper = Stepper(self.machine())
-            self._snapshots[0] = (self._stepper.state, self._stepper.head, dict(self._stepper.cells))
-        target = k - 1
-        recorded = max((c for c in self._snaps if c <= target), default=0)
-        if recorded > max(s for s in self._snapshots if s <= target):
-            snap = self.snapshot(recorded)
-            cells = {snap["tape_start"] + i: sym for i, sym in enumerate(snap["tape"])}
-            self._snapshots[recorded] = (snap["state"], snap["head"], cells)
-        base = max(s for s in self._snapshots if s <= target)
-        st = self._stepper
-        st.state, st.head, snap = self._snapshots[base]
-        st.cells, st.steps, st.halted = dict(snap), base, False
-        while st.steps < target:
-            if st.step() is None:
-                break
-            if st.steps % SNAPSHOT_EVERY == 0 and st.steps not in self._snapshots:
-                self._snapshots[st.steps] = (st.state, st.head, dict(st.cells))
-        return st.state, st.head, dict(st.cells)
+        """(state, head, cells) of the reference machine before cycle ``k``: replayed from the
+        initial configuration or from a snapshot checked against it (or, past the
+        verification budget, from an unchecked snapshot: :meth:`checked` says which)."""
+        cfg, _ = self._config(k)
+        r = self._replay
+        return r.state(cfg), r.head(cfg), r.cells(cfg)
+
+    def _replayer(self) -> "_Replay":
+        if self._replay is None:
+            m = self.machine()
+            self._replay = _Replay(m)
+            cells = {i: s for i, s in enumerate(m.tape) if s != m.blank}
+            initial = self._replay.config(m.start, m.head, cells)
+            if initial is None:  # (a machine file cannot say this: its head and tape are capped)
+                raise TraceError("the header's machine starts past the tape span cap", self.path,
+                                 1)
+            self._initial = initial
+            self._front = (0, initial.copy())
+        return self._replay
+
+    def _advance(self, cfg: "_Tape", steps: int) -> None:
+        try:
+            self.replayed_steps += self._replay.advance(cfg, steps)
+        except TraceError as e:
+            raise e.located(self.path) from None
+
+    def _verify_through(self, target: int) -> None:
+        """Check the snapshots after at most ``target`` cycles against the machine, in order
+        from the furthest checked configuration, while the budget lasts."""
+        snaps = self._usable_snaps
+        i = bisect.bisect_right(snaps, self._front[0])
+        while i < len(snaps) and snaps[i] <= target:
+            c, cfg = self._front
+            r = snaps[i]
+            if r - c > self._verify_left:
+                return
+            self._verify_left -= r - c
+            self._advance(cfg, r - c)
+            self._front = (r, cfg)
+            self._ref_digest[r] = self._replay.digest(cfg)
+            self._status(r)
+            i += 1
+
+    def _status(self, r: int) -> "str | None":
+        """The snapshot after ``r`` cycles: None when it is the machine's configuration, what
+        is wrong with it, or ``_UNCHECKED`` when no replay has reached it yet."""
+        if r in self._snap_status:
+            return self._snap_status[r]
+        digest = self._ref_digest.get(r)
+        if digest is None:
+            return _UNCHECKED
+        snap, problem = self._snapshot_config(r)
+        if problem is not None:
+            problem = f"the snapshot after cycle {r:,} cannot be used: {problem}"
+        elif self._replay.digest(snap) != digest:
+            rp = self._replay
+            problem = (f"the snapshot after cycle {r:,} is not the reference machine's "
+                       f"configuration (it says state {_short(rp.state(snap))}, head "
+                       f"{rp.head(snap)}); not used")
+        if problem is not None:
+            self._warn_once(f"{self.path}:{self.snapshot_line(r)}: {problem}")
+        self._snap_status[r] = problem
+        return problem
+
+    def continue_from(self, old: "TraceIndex") -> None:
+        """Take over what ``old`` replayed (a viewer following a run re-opens the trace every
+        half second): the reference machine's configurations are the machine's whatever the
+        file says, so they carry over when both headers hold the same machine; each snapshot
+        is still compared, with the configuration ``old`` replayed there."""
+        if old._replay is None or self._replay is not None or old.machine() != self.machine():
+            return
+        self._replay, self._initial = old._replay, old._initial
+        self._front = (old._front[0], old._front[1].copy())
+        self._verify_left = old._verify_left
+        self._ref_digest = dict(old._ref_digest)
+        for c, (cfg, source) in old._checkpoints.items():
+            if source is None:
+                self._checkpoints[c] = (cfg, None)
+
+    def _snapshot_config(self, r: int) -> tuple["_Tape | None", str | None]:
+        """The snapshot after ``r`` cycles as a configuration, or None and what is wrong."""
+        try:
+            snap = self.snapshot(r)
+        except TraceError as e:
+            return None, e.message
+        cfg = self._replay.from_snapshot(snap)
+        if cfg is None:
+            return None, ("it names a state or symbol the machine does not have, or cells past "
+                          "the tape span cap")
+        return cfg, None
+
+    def _config(self, k: int) -> tuple["_Tape", int | None]:
+        """The configuration before cycle ``k`` and the unchecked snapshot it was replayed
+        from (None: from the initial configuration or a checked snapshot)."""
+        if self._last is not None and self._last[0] == k:
+            return self._last[1], self._last[2]
+        target = max(0, k - 1)
+        self._replayer()
+        self._verify_through(target)
+        base_c, base, source = 0, self._initial, None  # the initial configuration
+        front_c, front = self._front
+        if base_c < front_c <= target:
+            base_c, base = front_c, front
+        for c, (cfg, src) in self._checkpoints.items():
+            if c <= target and (c > base_c or (c == base_c and src is None)):
+                base_c, base, source = c, cfg, src
+        snaps = self._usable_snaps
+        j = bisect.bisect_right(snaps, target) - 1
+        while j >= 0 and snaps[j] > base_c:
+            r = snaps[j]
+            status = self._status(r)
+            if status is None or (status is _UNCHECKED and r > front_c):
+                cfg, problem = self._snapshot_config(r)
+                if cfg is not None:
+                    base_c, base, source = r, cfg, (None if status is None else r)
+                    break
+                problem = f"the snapshot after cycle {r:,} cannot be used: {problem}"
+                self._snap_status[r] = problem
+                self._warn_once(f"{self.path}:{self.snapshot_line(r)}: {problem}")
+            j -= 1
+        most = max(MAX_VERIFY_STEPS, 4 * compact.SNAP_EVERY)
+        if self.compact and target - base_c > most:  # (a plain trace is as long as its file)
+            raise TraceError(f"cycle {k:,} lies {target - base_c:,} steps past the nearest "
+                             "configuration the reader can start from (mannsim writes a "
+                             f"snapshot every {compact.SNAP_EVERY:,} cycles; these are missing "
+                             f"or wrong), more than it replays ({most:,})",
+                             self.path, self.line_of(k))
+        cfg = base.copy()
+        mid = target - target % CHECKPOINT_EVERY
+        if mid - base_c > CHECKPOINT_EVERY:  # a long way: keep a configuration near the end,
+            self._advance(cfg, mid - base_c)  # so the cycles just before this one are near too
+            self._keep(mid, cfg, source)
+            base_c = mid
+        self._advance(cfg, target - base_c)
+        self._keep(target, cfg, source)
+        self._last = (k, cfg, source)
+        return cfg, source
+
+    def _keep(self, c: int, cfg: "_Tape", source: int | None) -> None:
+        cp = self._checkpoints
+        cp[c] = (cfg.copy(), source)
+        cp.move_to_end(c)
+        cells = sum(len(t.tape) for t, _ in cp.values())
+        while len(cp) > CHECKPOINTS or (cells > CHECKPOINT_CELLS and len(cp) > 1):
+            _, (old, _) = cp.popitem(last=False)
+            cells -= len(old.tape)
+
+    @_bounded
+    def checked(self, k: int) -> dict:
+        """What a view may vouch for at cycle ``k`` (1-based), from the reference machine and
+        the dialect the header names, never from the record alone:
+
+        - ``config``: ``"reference"`` when the configuration before the cycle was replayed
+          from the initial configuration (through snapshots checked against it), or
+          ``"snapshot"`` when it was replayed from the trace's unchecked snapshot after
+          ``snapshot`` cycles (past ``MAX_VERIFY_STEPS``);
+        - ``state``, ``head``, ``read``: that configuration's;
+        - ``writes``, ``updates``: what the cycle's answer parses to there, as a run records
+          them (None when the trace's dialect is not a shipped one with its digest);
+        - ``problems``: each way the record disagrees (its state, head or symbol; its prompt;
+          an ok answer that fails the lockstep check; writes or updates its answer does not
+          make; a snapshot before it that is not the machine's), each also in ``warnings``;
+        - ``verified``: the configuration is the reference machine's and the record agrees
+          with it in everything above.
+        """
+        rec = self.cycle(k)
+        cfg, source = self._config(k)
+        rp = self._replay
+        state, head = rp.state(cfg), rp.head(cfg)
+        read = rp.symbols[cfg.tape[cfg.pos]]
+        problems = []
+        if (rec["state"], rec["head"], rec["read"]) != (state, head, read):
+            problems.append(f"cycle {k} records state {_short(rec['state'])}, head "
+                            f"{rec['head']}, read {_short(rec['read'])}; the reference machine "
+                            f"is in {_short(state)} at {head} reading {_short(read)}")
+        snaps = self._usable_snaps
+        j = bisect.bisect_right(snaps, k - 1) - 1
+        if j >= 0 and self._status(snaps[j]) not in (None, _UNCHECKED):
+            problems.append(self._snap_status[snaps[j]])
+        derived = self._derive(k, rec, state, head, read, cfg)
+        writes = updates = None
+        if derived is not None:
+            writes, updates, more = derived
+            problems += more
+        for p in problems:
+            self._warn_once(f"{self.path}:{self.line_of(k)}: {p}")
+        return {"config": "reference" if source is None else "snapshot", "snapshot": source,
+                "state": state, "head": head, "read": read, "writes": writes,
+                "updates": updates, "problems": problems,
+                "verified": source is None and not problems and derived is not None}
+
+    def _program(self):
+        """The compiled program (the header's machine, the shipped dialect the header names
+        with its digest), or None when the dialect is not one."""
+        if self._checks is None:
+            from ..program import compile_program, load_dialect
+            from ..program.check import tapeless_memory
+            info = self.header.get("dialect") or {}
+            prog = None
+            try:
+                dialect = load_dialect(str(info.get("name")), allow_path=False)
+                if dialect.digest == info.get("sha256"):
+                    prog = compile_program(self.machine(), dialect,
+                                           self.header["program"].get("keys", "names"))
+            except MannsimError:
+                prog = None
+            self._checks = {"program": prog, "prompts": {},
+                            "tapeless": None if prog is None else tapeless_memory(prog)}
+        return self._checks["program"]
+
+    def _derive(self, k, rec, state, head, read, cfg):
+        """(writes, updates, problems) of cycle ``k``'s answer applied, with the live check, to
+        a MEMORY of the configuration (state, head, read); None without the program. By the
+        MEMORY lemma (README) the verdict and the parse depend on MEMORY only through the
+        configuration, and an answer that reads no tape cell reads only the head's, so for one
+        the program's MEMORY without its tape, the head cell set, stands for the whole."""
+        prog = self._program()
+        if prog is None:
+            return None
+        from ..memory import Memory, MemoryError_, Renderer
+        from ..program.check import answer_problem, apply_checked, reference_problem
+        checks = self._checks
+        problems = []
+        digest = checks["prompts"].get((state, read))
+        if digest is None:
+            mem = Memory({"boot": prog.dialect.boot, "i": "0", "0": prog.codes[read]},
+                         default=prog.blank_code)
+            try:
+                digest = prompt_hash(Renderer(mem)(prog.texts[state]))
+            except MemoryError_:
+                digest = ""
+            checks["prompts"][(state, read)] = digest
+        if rec["prompt"] != digest:
+            problems.append(f"cycle {k}'s recorded prompt is not the one the program renders "
+                            "here")
+        answer = rec["answer"]
+        t = prog.machine.transition(state, read)
+        mem = checks["tapeless"].copy()
+        if reference_problem(answer) is None:
+            mem["op"], mem["i"] = prog.texts[state], str(head)
+            if read != prog.machine.blank:
+                mem[str(head)] = prog.codes[read]
+        else:  # it reads tape cells: the whole configuration
+            prog.set_configuration(mem, state, head, self._replay.cells(cfg))
+        problem = answer_problem(answer)
+        writes: list = []
+        updates: list = []
+        if problem is None:
+            problem, applied = apply_checked(prog, mem, t, state if t is None else t.next, head,
+                                             answer)
+            if applied is not None:
+                writes = _writes_summary(prog, applied[0])
+                updates = [[label, d] for label, d in applied[1]]
+        if rec["check"] == "ok" and problem is not None:
+            problems.append(f"cycle {k} is recorded as ok, but its answer fails the live check: "
+                            f"{problem}")
+        if _pairs(rec["writes"]) != writes or _pairs(rec["updates"]) != updates:
+            problems.append(f"cycle {k} records writes {_short(rec['writes'], 200)} and "
+                            f"updates {_short(rec['updates'], 80)}; its answer makes "
+                            f"{_short(writes, 200)} and {_short(updates, 80)}")
+        return writes, updates, problems
 
     def close(self) -> None:
         try:
@@ -304,6 +610,13 @@ def parse_header(raw: bytes, path: str | None) -> dict:
 def read_header(path: str) -> dict:
     """Only a trace's header (its first line), validated: what a command needs to know before
     it reads the whole trace."""
+    try:
+        return _read_header(path)
+    except MemoryError:
+        raise out_of_memory(path) from None
+
+
+def _read_header(path: str) -> dict:
     try:
         with open(path, "rb") as f:
             if f.read(4) == _COMPACT_MAGIC:
@@ -368,6 +681,223 @@ def header_machine(header: dict, path: str | None, exact: bool = False):
                          1) from None
 
 
+def _short(value, limit: int = 40) -> str:
+    from ..safe_text import one_line
+    return one_line(value, limit)
+
+
+def _pairs(value) -> list:
+    """A record's writes or updates as a list of [label, value] lists (anything else as is)."""
+    return [list(p) if isinstance(p, (list, tuple)) else p for p in value]
+
+
+def _writes_summary(prog, assigns) -> list:
+    """A cycle's assignments as a run records them (``Computer._writes_summary``): a value
+    longer than 80 characters is the instruction it is, or its first 80 characters."""
+    out = []
+    for label, value in assigns:
+        if len(value) > 80:
+            q = prog.state_of_text.get(value)
+            value = f"<instruction {prog.keys[q]}>" if q else value[:80] + "…"
+        out.append([label, value])
+    return out
+
+
+def _past_span(cell: int) -> TraceError:
+    return TraceError(f"replayed, the machine's head reaches cell {cell:,}, past the tape span "
+                      f"cap of {MAX_TAPE_SPAN:,} cells from cell 0, where a run stops: no "
+                      "mannsim run recorded these cycles")
+
+
+class _Tape:
+    """A configuration in the replay's form: the state's row of the flat table (``base``), the
+    tape as symbol numbers (the blank is 0) in an array covering the cells from ``offset`` on,
+    and the head's index ``pos`` in it."""
+
+    __slots__ = ("base", "pos", "offset", "tape")
+
+    def __init__(self, base: int, pos: int, offset: int, tape):
+        self.base, self.pos, self.offset, self.tape = base, pos, offset, tape
+
+    def copy(self) -> "_Tape":
+        return _Tape(self.base, self.pos, self.offset, self.tape[:])
+
+
+class _Replay:
+    """The reference machine run forward from any configuration, as :class:`Stepper` runs it
+    (a step per transition; none, and the halt, where there is no transition), fast: the tape
+    is cut into blocks of :data:`BLOCK` cells, and what the machine does from a (state, head
+    offset, block content) until the head leaves the block (at most :data:`WITHIN` steps) is
+    computed once and reused. U15,2 replays about 8 times faster than one step at a time; any
+    run of steps equals the stepper's (``tests/test_trace_bounds.py``)."""
+
+    BLOCK = 32
+    WITHIN = 2048
+    #: block outcomes kept (the cache is emptied when full)
+    MACROS = 1 << 16
+
+    def __init__(self, machine):
+        blank = machine.blank
+        self.symbols = (blank,) + tuple(s for s in machine.symbols if s != blank)
+        self.number = {s: i for i, s in enumerate(self.symbols)}
+        self.states = machine.states
+        self.state_number = {q: i for i, q in enumerate(self.states)}
+        self.k = k = len(self.symbols)
+        table: list = [None] * (len(self.states) * k)
+        for (q, sym), t in machine.transitions.items():
+            table[self.state_number[q] * k + self.number[sym]] = (
+                self.number[t.write], t.move, self.state_number[t.next] * k)
+        self.table = table
+        self.narrow = k <= 256  # a bytearray tape; otherwise a list
+        self.macros: dict = {}
+
+    def _array(self, n: int):
+        return bytearray(n) if self.narrow else [0] * n
+
+    def config(self, state: str, head: int, cells: dict) -> "_Tape | None":
+        """(state, head, cells) as a configuration; None when a name is not the machine's or a
+        cell lies past the tape span cap (no run gets there)."""
+        q = self.state_number.get(state)
+        if q is None:
+            return None
+        lo = min(min(cells, default=head), head)
+        hi = max(max(cells, default=head), head)
+        if lo < -MAX_TAPE_SPAN - 1 or hi > MAX_TAPE_SPAN + 1:
+            return None
+        pad = 4 * self.BLOCK
+        offset = lo - pad
+        tape = self._array(hi - lo + 1 + 2 * pad)
+        for c, sym in cells.items():
+            v = self.number.get(sym)
+            if v is None:
+                return None
+            tape[c - offset] = v
+        return _Tape(q * self.k, head - offset, offset, tape)
+
+    def from_snapshot(self, snap: dict) -> "_Tape | None":
+        start = snap["tape_start"]
+        return self.config(snap["state"], snap["head"],
+                           {start + i: sym for i, sym in enumerate(snap["tape"])})
+
+    def state(self, cfg: _Tape) -> str:
+        return self.states[cfg.base // self.k]
+
+    def head(self, cfg: _Tape) -> int:
+        return cfg.pos + cfg.offset
+
+    def cells(self, cfg: _Tape) -> dict[int, str]:
+        """The non-blank cells."""
+        syms, off = self.symbols, cfg.offset
+        return {i + off: syms[v] for i, v in enumerate(cfg.tape) if v}
+
+    def digest(self, cfg: _Tape) -> bytes:
+        """A digest of :meth:`key` (what a checked snapshot is compared with)."""
+        base, head, first, span = self.key(cfg)
+        h = hashlib.sha256(repr((base, head, first)).encode())
+        h.update(span if isinstance(span, bytes) else repr(span).encode())
+        return h.digest()
+
+    def key(self, cfg: _Tape) -> tuple:
+        """What two equal configurations share (state, head, the non-blank span and where)."""
+        t = cfg.tape
+        if self.narrow:
+            first = len(t) - len(t.lstrip(b"\0"))
+            span = bytes(t.strip(b"\0"))
+        else:
+            nz = [i for i, v in enumerate(t) if v]
+            first = nz[0] if nz else len(t)
+            span = tuple(t[first:nz[-1] + 1]) if nz else ()
+        return cfg.base, cfg.pos + cfg.offset, (first + cfg.offset) if span else None, span
+
+    #: How far past the tape span cap the array may reach (a run stops at the cap: its head
+    #: is checked before every step, so a replay never needs cells much past it).
+    SLACK = 1 << 12
+
+    def _grow(self, cfg: _Tape) -> None:
+        tape, B = cfg.tape, self.BLOCK
+        add = max(len(tape), 1024) // B * B
+        if cfg.pos < 3 * B:
+            room = (cfg.offset + MAX_TAPE_SPAN + self.SLACK) // B * B
+            if room < B:
+                raise _past_span(cfg.pos + cfg.offset)
+            add = min(add, room)
+            tape[0:0] = self._array(add)
+            cfg.pos += add
+            cfg.offset -= add
+        if cfg.pos + 3 * B >= len(tape):
+            room = MAX_TAPE_SPAN + self.SLACK - (cfg.offset + len(tape))
+            if room < B:
+                raise _past_span(cfg.pos + cfg.offset)
+            tape.extend(self._array(min(add, room)))
+
+    def _within(self, base: int, p: int, block) -> tuple:
+        """What the machine does from ``base`` with the head on cell ``p`` of ``block``: (the
+        block after, the head's cell after (-1 or BLOCK when it left), base after, steps,
+        halted)."""
+        t = bytearray(block) if self.narrow else list(block)
+        table, B, steps = self.table, self.BLOCK, 0
+        while 0 <= p < B and steps < self.WITHIN:
+            e = table[base + t[p]]
+            if e is None:
+                return (bytes(t) if self.narrow else tuple(t)), p, base, steps, True
+            t[p] = e[0]
+            p += e[1]
+            base = e[2]
+            steps += 1
+        return (bytes(t) if self.narrow else tuple(t)), p, base, steps, False
+
+    def advance(self, cfg: _Tape, n: int) -> int:
+        """Run ``cfg`` forward ``n`` steps, or to the halt; returns the steps taken."""
+        B, macros, narrow = self.BLOCK, self.macros, self.narrow
+        done = 0
+        while done < n:
+            if cfg.pos < 3 * B or cfg.pos + 3 * B >= len(cfg.tape):
+                self._grow(cfg)
+            tape, pos, base = cfg.tape, cfg.pos, cfg.base
+            b0 = pos - (pos + cfg.offset) % B  # blocks aligned on cells, whatever the array
+            block = bytes(tape[b0:b0 + B]) if narrow else tuple(tape[b0:b0 + B])
+            key = (base, pos - b0, block)
+            out = macros.get(key)
+            if out is None:
+                out = self._within(base, pos - b0, block)
+                if len(macros) >= self.MACROS:
+                    macros.clear()
+                macros[key] = out
+            after, p, nbase, steps, halted = out
+            if steps > n - done:
+                # the block's outcome would go past n: the rest one by one, all inside the
+                # block (it is left on its last step)
+                done += self._steps(cfg, n - done)
+                return done
+            tape[b0:b0 + B] = after
+            cfg.pos, cfg.base = b0 + p, nbase
+            done += steps
+            if halted:
+                break
+            if steps < 8:  # the head crosses a border to and fro: a few steps one by one
+                taken = self._steps(cfg, min(B, n - done))
+                done += taken
+                if taken < B and done < n:
+                    break  # halted
+        return done
+
+    def _steps(self, cfg: _Tape, n: int) -> int:
+        """At most ``n`` single steps, to the halt; the steps taken (the caller knows they stay
+        on the array: inside a block, or at most BLOCK from a head 3 * BLOCK from its ends)."""
+        table, tape, pos, base = self.table, cfg.tape, cfg.pos, cfg.base
+        done = 0
+        while done < n:
+            e = table[base + tape[pos]]
+            if e is None:
+                break
+            tape[pos] = e[0]
+            pos += e[1]
+            base = e[2]
+            done += 1
+        cfg.pos, cfg.base = pos, base
+        return done
+
+
 @dataclass
 class Trace:
     """A trace read whole: header, cycles (after applying resume records), prompts, end."""
@@ -383,6 +913,13 @@ class Trace:
 
 def read_trace(path: str, strict: bool = False) -> Trace:
     """Read a whole trace through :class:`TraceIndex` (small traces, tests, tools)."""
+    try:
+        return _read_trace(path, strict)
+    except MemoryError:
+        raise out_of_memory(path) from None
+
+
+def _read_trace(path: str, strict: bool) -> Trace:
     with TraceIndex(path, strict=strict) as ix:
         cycles = []
         for k in range(1, len(ix) + 1):

@@ -67,11 +67,19 @@ def boot_folded(prompt: str, shape=None) -> str:
 
 
 def cycle_view(ix: TraceIndex, k: int, radius: int = 12) -> dict:
+    """Cycle ``k`` as views show it: the record, the tape from the reference machine, and
+    ``checked`` (``TraceIndex.checked``: whether the configuration is the reference machine's
+    and the record agrees with it; ``problems`` where it does not). The writes shown are what
+    the answer makes in that configuration, when the trace's dialect is known."""
     rec = ix.cycle(k)
+    c = ix.checked(k)
     state, head, cells = ix.config_before(k)
     blank = ix.machine().blank
     window = [(c, cells.get(c, blank)) for c in range(head - radius, head + radius + 1)]
     view = dict(rec)
+    view["checked"] = {x: c[x] for x in ("config", "snapshot", "verified", "problems")}
+    if c["writes"] is not None:
+        view["writes"], view["updates"] = c["writes"], c["updates"]
     view["tape"] = window
     view["prompt_text"] = ix.prompts.get(rec["prompt"], "")
     view["prompt_block"] = boot_folded(view["prompt_text"], trace_shape(ix))

@@ -45,7 +45,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from ...errors import FormatError, MannsimError
-from ...limits import MAX_NAME, MAX_TAPE_CELLS, MAX_YAML_NODES
+from ...limits import MAX_JOINED_TEXT, MAX_KEY_TEXT, MAX_NAME, MAX_TAPE_CELLS, MAX_YAML_NODES
 from ..model import L, R, Machine, Transition, check_size, check_tape_length, has_control
 
 # -- YAML as js-yaml 3.6 (the version turingmachine.io loads) reads it -------------------------
@@ -63,11 +63,6 @@ _FLOAT = re.compile(r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.(?:nan|NaN|NAN))$""", re.X)
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-#: Most characters the list keys of one document may turn into (a list of aliases to one long
-#: string would otherwise multiply it); a table within the limits needs far fewer.
-MAX_JOINED_TEXT = 1 << 20
-#: Longest mapping key, once turned into text.
-MAX_KEY_TEXT = 1 << 16
 
 
 class _Resolver(BaseResolver):
