@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from . import __version__
-from .backends.base import MAX_ANSWER, Backend, Completion
+from .backends.base import MAX_ANSWER, Backend, Completion, complete_all
 from .errors import MannsimError
 from .limits import MAX_TAPE_SPAN
 from .machine import Stepper, canonical
@@ -155,16 +155,19 @@ class Computer:
                 self.cached += 1
                 # no model call: no latency and no tokens (the first call counted them)
                 return Completion(hit.text, 0, 0, 0.0, cached=True)
-        completion = self.backend.complete([prompt])[0]
+        completion = complete_all(self.backend, [prompt])[0]
         if self.memo is not None and len(self.memo) < 1 << 16:
             self.memo[prompt] = completion
         return completion
 
-    def _writes_summary(self, assigns) -> list:
+    def _writes_summary(self, assigns, t=None) -> list:
         out = []
         for label, value in assigns:
             if len(value) > 80:
-                q = self.program.state_of_text.get(value)
+                # the reference machine's next state when op holds its text (states with
+                # identical instructions share one text), else the first state with it
+                q = (t.next if t is not None and value == self.program.texts[t.next]
+                     else self.program.state_of_text.get(value))
                 value = f"<instruction {self.program.keys[q]}>" if q else value[:80] + "…"
             out.append([label, value])
         return out
@@ -193,6 +196,10 @@ class Computer:
                 "check": "diverged" if problem else "ok",
                 "ms": round(completion.latency * 1000, 3), "tin": completion.tokens_in,
                 "tout": completion.tokens_out, "cached": completion.cached,
+                # the answer was cut at the token limit, or is stored cut at MAX_ANSWER: a
+                # replay must reject it as the run did, whatever its text
+                **({"cut": True} if completion.truncated or len(completion.text) > MAX_ANSWER
+                   else {}),
             })
         if problem:
             return self._diverge(n, problem, state, head, read, prompt, answer, parsed, t)
@@ -223,7 +230,7 @@ class Computer:
         problem, applied = apply_checked(self.program, mem, t, self.stepper.state, head, answer)
         if applied is not None:
             assigns, updates = applied
-            parsed = {"writes": self._writes_summary(assigns), "updates": updates}
+            parsed = {"writes": self._writes_summary(assigns, t), "updates": updates}
         return t, problem, answer, parsed
 
     def _diverge(self, n, reason, state, head, read, prompt, answer, parsed, t=None) -> Divergence:

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from . import __version__
-from .backends.base import Completion
+from .backends.base import Completion, complete_all
 from .errors import MannsimError
 from .limits import MAX_FILE_BYTES
 from .machine import Machine
@@ -274,7 +274,7 @@ class ConcurrentBackend:
         return self.backend.identity()
 
     def complete(self, prompts) -> list[Completion]:
-        return list(self.pool.map(lambda p: self.backend.complete([p])[0], prompts))
+        return list(self.pool.map(lambda p: complete_all(self.backend, [p])[0], prompts))
 
     def close(self) -> None:
         self.pool.shutdown()
@@ -315,10 +315,10 @@ class Metered:
         return completions
 
     def complete(self, prompts) -> list[Completion]:
-        return self._count(self.backend.complete(prompts))
+        return self._count(complete_all(self.backend, prompts))
 
     def _complete_batch(self, prompts, batch_size: int = 32) -> list[Completion]:
-        return self._count(self.backend.complete_batch(prompts, batch_size))
+        return self._count(complete_all(self.backend, prompts, batch_size))
 
     def close(self) -> None:
         pass  # the caller closes the backend it made
@@ -552,7 +552,7 @@ def read_card(path: str) -> dict:
         raise CardError(f"larger than {MAX_FILE_BYTES} bytes: not an eval card", path)
     try:
         card = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError):
         raise CardError("not an eval card (not JSON text)", path) from None
     if not isinstance(card, dict) or card.get("kind") != CARD_KIND:
         raise CardError(f'not an eval card (no "kind": "{CARD_KIND}"; make one with '

@@ -86,8 +86,9 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
     snap_at = set(ix.snapshot_cycles())
     old_rules = (ix.header.get("version") or 1) < 3
     for k, (r_state, r_head, r_read, r_prompt, r_answer, ok) in enumerate(ix.steps(), 1):
-        if not ok:
-            if old_rules and (r_state, r_head, r_read) == (st.state, st.head, st.read()):
+        if not ok:  # diverged, or an answer the run cut (at the token limit or at MAX_ANSWER)
+            if old_rules and (r_state, r_head, r_read) == (st.state, st.head, st.read()) \
+                    and not ix.cycle(k).get("cut"):
                 _note_changed_verdict(comp, k, r_answer)
             break
         where = f"cycle {k}"

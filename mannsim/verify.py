@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from . import __version__
-from .backends.base import Backend, same_backend
+from .backends.base import Backend, complete_all, same_backend
 from .errors import MannsimError
 from .limits import MAX_ANSWER, MAX_FILE_BYTES, MAX_TAPE_SPAN
 from .machine import canonical
@@ -73,14 +73,14 @@ def verify(program: Program, backend: Backend, batch: int = 1,
     cases = program.cases()
     prompts = [c.prompt for c in cases]
     if batch > 1 and hasattr(backend, "complete_batch"):
-        completions = backend.complete_batch(prompts, batch)
+        completions = complete_all(backend, prompts, batch)
     elif progress is not None:
         completions = []
         for p in prompts:
-            completions += backend.complete([p])
+            completions += complete_all(backend, [p])
             progress(len(completions), len(prompts))
     else:
-        completions = backend.complete(prompts)
+        completions = complete_all(backend, prompts)
     results = []
     base = tapeless_memory(program)
     for case, comp in zip(cases, completions):
@@ -174,9 +174,11 @@ def parse_certificate(data: bytes, path: str | None = None) -> dict:
         line = getattr(e, "lineno", None)
         raise CertificateError(f"not JSON ({getattr(e, 'msg', 'nested too deeply')})", path,
                                line) from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise CertificateError(f"not a certificate ({one_line(e, 120)})", path) from None
     if not isinstance(report, dict) or report.get("kind") != KIND:
         raise CertificateError("not a mannsim verify report (no \"kind\": \"mannsim-verify\")", path)
-    if report.get("version") not in READ_VERSIONS:
+    if type(report.get("version")) is not int or report["version"] not in READ_VERSIONS:
         raise CertificateError(f"certificate version {str(report.get('version'))[:20]} is not "
                                f"{CERT_VERSION}: verify the program again to get a current one",
                                path)
@@ -342,7 +344,7 @@ def replay(program: Program, report: dict, backend: Backend, path: str | None = 
                                                             bool(c.get("truncated", False)))
                 for c in report["cases"]}
     cases = program.cases()
-    completions = backend.complete([c.prompt for c in cases])
+    completions = complete_all(backend, [c.prompt for c in cases])
     differ = [(c, comp.text + (" (cut at the token limit)" if comp.truncated else ""))
               for c, comp in zip(cases, completions)
               if (comp.text, comp.truncated) != recorded[(tuple(c.states), tuple(c.symbols))]]

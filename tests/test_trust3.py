@@ -22,7 +22,7 @@ from mannsim.machine import Machine, Transition, load, run
 from mannsim.memory import Memory
 from mannsim.program import compile_program, load_dialect
 from mannsim.program.check import apply_checked, case_problem
-from mannsim.trace import TraceError
+from mannsim.trace import TraceError, read_trace
 from mannsim.verify import CertificateError, audit, certificate, replay, verify
 
 DIALECTS = [load_dialect("schuurmans"), load_dialect("compact")]
@@ -370,10 +370,14 @@ def test_reports_name_the_reference_machines_state_not_the_first_identical_one()
 
 def test_the_key_cap_cannot_decide_a_passing_answers_verdict():
     """The lemma's key-cap step: a run's MEMORY holds at most the cells of the span, a key per
-    state, boot, op, i and halted; an answer that passes the other checks adds at most two keys
-    (the head cell, halted). All of it fits under MAX_KEYS."""
-    from mannsim.limits import MAX_KEYS, MAX_STATES, MAX_TAPE_SPAN
-    assert (2 * MAX_TAPE_SPAN + 1) + (MAX_STATES + 4) + 2 <= MAX_KEYS
+    state, boot, op, i and halted; an answer is charged a new key per assignment to an absent
+    label, repeats included: at most MAX_ANSWER // 4 (`x=""` is the shortest assignment). All
+    of it fits under MAX_KEYS, so the cap can never fire in a run."""
+    from mannsim.limits import MAX_ANSWER, MAX_KEYS, MAX_STATES, MAX_TAPE_SPAN
+    from mannsim.memory import parse_assignments
+    assert len(parse_assignments('x=""' * (MAX_ANSWER // 4))) == MAX_ANSWER // 4
+    assert len(parse_assignments('x=""' * (MAX_ANSWER // 4) + "y")) == MAX_ANSWER // 4
+    assert (2 * MAX_TAPE_SPAN + 1) + (MAX_STATES + 4) + MAX_ANSWER // 4 <= MAX_KEYS
 
 
 def test_an_older_trace_whose_divergence_the_current_rules_pass_is_resumed_and_said(tmp_path):
@@ -403,3 +407,86 @@ def test_an_older_trace_whose_divergence_the_current_rules_pass_is_resumed_and_s
     assert any(f"cycle {last} was recorded as diverged by an older mannsim" in n for n in comp.notes)
     report = comp.run(append=True)
     assert report.reason == "halt" and report.divergence is None
+
+
+# -- the red team's finds ---------------------------------------------------------------------
+@pytest.mark.parametrize("how", ["cut at the token limit", "longer than the cap"])
+def test_a_relabelled_cut_answer_is_never_accepted_by_replay(tmp_path, how):
+    """The live run rejects an answer cut at the token limit (or over MAX_ANSWER, stored cut to
+    it) whatever its text; the trace records that (`cut`), so a record relabelled ok is not
+    accepted: the resume asks again from that cycle (and diverges again)."""
+    first = BB2.cases()[0]
+    if how == "cut at the token limit":
+        model = Rewriter(truncate={first.prompt})
+    else:
+        model = Rewriter({first.prompt: first.answer + " " * 5000})
+    trace = tmp_path / "t.jsonl"
+    report = Computer(BB2, model, trace=str(trace)).run()
+    assert report.divergence is not None and report.divergence.cycle == 1
+    records = [json.loads(x) for x in trace.read_text().splitlines()]
+    assert [r.get("cut") for r in records if r["t"] == "cycle"] == [True]
+    forge(trace)
+    comp = Computer.resume(str(trace), model)
+    assert comp.resumed_from == 0  # the relabelled cycle was not accepted
+    assert comp.run(append=True).divergence is not None
+
+
+def test_a_certificate_or_card_with_a_huge_integer_is_one_line(tmp_path):
+    from helpers import run_cli
+    cert = certificate(BB2, load_backend("symbolic"), verify(BB2, load_backend("symbolic")))
+    text = json.dumps(cert).replace('"total": 5', '"total": ' + "9" * 5000)
+    (tmp_path / "big.json").write_text(text)
+    out = run_cli(["verify", "bb2", "--check", str(tmp_path / "big.json")])
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+    (tmp_path / "card.json").write_text('{"kind": "mannsim-eval", "x": ' + "9" * 5000 + "}")
+    out = run_cli(["eval", "compare", str(tmp_path / "card.json"), str(tmp_path / "card.json")])
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    cert["version"] = 3.0
+    (tmp_path / "float.json").write_text(json.dumps(cert))
+    out = run_cli(["verify", "bb2", "--check", str(tmp_path / "float.json")])
+    assert out.returncode == 2 and "version" in out.stderr
+
+
+def test_a_dialect_whose_prompts_read_other_memory_is_refused(tmp_path):
+    """A template reading @[1] or @[i] makes prompts that depend on more than (state, symbol):
+    verify would never ask the prompts a run shows. Refused when the dialect loads."""
+    import shutil
+    from mannsim.errors import MannsimError
+    for extra in ("; cell 1 holds @[1]", " head @[i]", " @[op]"):
+        folder = tmp_path / f"evil{len(extra)}"
+        shutil.copytree(DIALECTS[0].path, folder)
+        spec = (folder / "dialect.toml").read_text()
+        (folder / "dialect.toml").write_text(spec.replace(
+            'instruction = "@[boot]{lines}', f'instruction = "@[boot]{extra}\\n{{lines}}'))
+        with pytest.raises(MannsimError, match="reads MEMORY other than @\\[boot\\]"):
+            load_dialect(str(folder))
+
+
+class Short(Rewriter):
+    """A backend that loses the last answer of every batch."""
+
+    def complete(self, prompts):
+        return super().complete(prompts)[:-1]
+
+
+def test_a_backend_that_answers_fewer_prompts_fails_in_one_line(tmp_path):
+    from mannsim.backends.base import BackendFailure
+    with pytest.raises(BackendFailure, match="returned 4 completions for 5 prompts"):
+        verify(BB2, Short())
+    report = Computer(BB2, Short()).run()
+    assert report.reason == "error" and "returned 0 completions for 1 prompts" in report.error
+
+
+def test_a_raw_trace_names_the_next_state_by_the_reference_machine(tmp_path):
+    t = Transition
+    machine = Machine(states=["A", "B", "C", "H"], symbols=["0", "1"], blank="0", start="A",
+                      halt_states={"H"},
+                      transitions={("A", "0"): t("1", 1, "B"), ("B", "0"): t("1", 1, "C"),
+                                   ("C", "0"): t("1", 1, "C"), ("B", "1"): t("0", 1, "H"),
+                                   ("C", "1"): t("0", 1, "H")})
+    prog = compile_program(machine, DIALECTS[0])
+    trace = tmp_path / "t.jsonl"
+    Computer(prog, load_backend("symbolic"), max_steps=3, trace=str(trace)).run()
+    ops = [dict(r["writes"])["op"] for r in read_trace(str(trace)).cycles]
+    assert ops == [f"<instruction {prog.keys[q]}>" for q in ("B", "C", "C")]

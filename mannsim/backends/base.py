@@ -52,6 +52,23 @@ class Backend(Protocol):
         """Release resources."""
 
 
+def complete_all(backend, prompts: Sequence[str], batch: int | None = None) -> list[Completion]:
+    """``backend.complete(prompts)`` (or ``complete_batch`` with ``batch``), held to the
+    protocol: one :class:`Completion` with a text per prompt, in order. A backend (a third
+    party's, say) that answers with more, fewer or other things is a failure of the backend
+    (one line, exit 3), never an answer matched to the wrong prompt."""
+    out = backend.complete(prompts) if batch is None else backend.complete_batch(prompts, batch)
+    if not isinstance(out, (list, tuple)) or len(out) != len(prompts):
+        got = len(out) if isinstance(out, (list, tuple)) else type(out).__name__
+        raise BackendFailure(f"backend {one_line(getattr(backend, 'name', '?'), 40)!r} returned "
+                             f"{got} completions for {len(prompts)} prompts")
+    for c in out:
+        if not isinstance(c, Completion) or not isinstance(c.text, str):
+            raise BackendFailure(f"backend {one_line(getattr(backend, 'name', '?'), 40)!r} "
+                                 "returned something that is not a completion")
+    return list(out)
+
+
 def thread_safe(backend) -> bool:
     """Whether ``backend`` (an instance or a class) declares that concurrent ``complete``
     calls are safe: its ``thread_safe`` is ``True`` itself (missing or anything else: no)."""

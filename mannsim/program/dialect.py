@@ -105,6 +105,15 @@ def load_dialect(name: str, allow_path: bool = True) -> Dialect:
     if "@" in boot:
         raise MannsimError("a boot must not contain '@' (it would be rendered again)",
                            str(folder / spec["boot"]))
+    for key in FIELDS:
+        # A prompt may read MEMORY only through the boot and the head cell: then it is a
+        # function of (state, symbol under the head), which is what verify asks (the theorem's
+        # first step). A template reading any other key (@[1], @[i]) would show the run prompts
+        # verify never asked.
+        if "@" in spec[key].replace("@[boot]", "").replace("@[@[i]]", ""):
+            raise MannsimError(f"dialect field {key!r} reads MEMORY other than @[boot] and the "
+                               "head cell @[@[i]]: its prompts would depend on more than the "
+                               "state and the symbol read", str(spec_path))
     for key in ("default_line", "override_line", "answer"):
         for placeholder in REQUIRED[key]:
             if spec[key].count(placeholder) > 1:

@@ -260,12 +260,14 @@ class TraceIndex(CompactReader):
         if not self.compact:
             for k in range(1, len(self) + 1):
                 r = self.cycle(k)
-                yield r["state"], r["head"], r["read"], r["prompt"], r["answer"], r["check"] == "ok"
+                yield (r["state"], r["head"], r["read"], r["prompt"], r["answer"],
+                       r["check"] == "ok" and not r.get("cut"))
             return
         for _, obj in self._segs:
             if isinstance(obj, tuple):
                 r = cycle_defaults(obj[0])
-                yield r["state"], r["head"], r["read"], r["prompt"], r["answer"], r["check"] == "ok"
+                yield (r["state"], r["head"], r["read"], r["prompt"], r["answer"],
+                       r["check"] == "ok" and not r.get("cut"))
             else:
                 yield from self._steps(obj)
 
@@ -553,7 +555,7 @@ class TraceIndex(CompactReader):
                 mem[str(head)] = prog.codes[read]
         else:  # it reads tape cells: the whole configuration
             prog.set_configuration(mem, state, head, self._replay.cells(cfg))
-        problem = answer_problem(answer)
+        problem = answer_problem(answer, bool(rec.get("cut")))
         writes: list = []
         updates: list = []
         if problem is None:

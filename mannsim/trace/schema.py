@@ -85,7 +85,7 @@ SCHEMA = {
               "writes": (False, _list), "updates": (False, _list),
               "check": (True, lambda v: v in ("ok", "diverged")),
               "ms": (False, _number), "tin": (False, _nonneg), "tout": (False, _nonneg),
-              "cached": (False, _bool)},
+              "cached": (False, _bool), "cut": (False, _bool)},
     "divergence": {"cycle": (True, lambda v: _int(v) and v >= 1), "reason": (True, _str),
                    "expected": (False, _dict), "actual": (False, _dict),
                    "prompt": (False, _str), "answer": (False, _str), "parsed": (False, _dict)},
