@@ -1,6 +1,7 @@
 """Issue 13 (in part): input on the command line, shipped programs by name, output for pipes,
 one meaning of `halted`, and messages that say how to fix things."""
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -237,3 +238,41 @@ def test_decode_and_compile_progress_on_a_terminal(tmp_path):
 def test_model_loading_bars_only_on_a_terminal():
     out = mannsim("verify", "bb2", "-b", "hf", "--threads", "1")
     assert out.returncode == 0 and "Loading weights" not in out.stderr + out.stdout
+
+
+# -- hf defaults that are right on a busy machine ----------------------------------------------
+@pytest.mark.parametrize("model, words", [
+    ("gpt-9000", "not in the Hugging Face cache"),
+    ("some-org/some-model", "not in the Hugging Face cache"),
+    ("./no/such/folder", "no such model folder or .gguf file"),
+])
+def test_an_unknown_model_is_answered_before_torch_is_imported(model, words, tmp_path):
+    """The answer names the short names and what a folder must hold, and comes from the file
+    system alone: neither torch nor transformers is imported, and nothing is downloaded
+    (offline unless --online, with HF_HUB_OFFLINE unset)."""
+    code = ("import sys\nfrom mannsim.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as e:\n    print('exit', e.code)\n"
+            "print('torch' in sys.modules, 'transformers' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env["HF_HOME"] = str(tmp_path / "hf")  # an empty cache
+    out = subprocess.run([sys.executable, "-c", code, "run", "bb2", "-b", "hf", "--model", model],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.stdout.split() == ["exit", "2", "False", "False"], out.stdout + out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert words in line and "gemma3-270m, smollm2-135m" in line
+    assert "config.json" in line and "safetensors" in line
+
+
+def test_the_embedded_model_runs_on_one_thread_by_default_and_auto_chooses():
+    import torch
+    from mannsim.backends import load_backend
+    before = torch.get_num_threads()
+    try:
+        assert load_backend("hf").threads == 1
+        assert load_backend("hf", threads=3).threads == 3
+        auto = load_backend("hf", threads="auto")
+        assert auto.threads in (1, before) and torch.get_num_threads() == auto.threads
+    finally:
+        torch.set_num_threads(before)
+    out = mannsim("run", "bb2", "-b", "hf", "--threads", "0")
+    assert out.returncode == 2 and "not a positive number or 'auto'" in out.stderr
