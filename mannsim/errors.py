@@ -1,6 +1,8 @@
 """Errors that reach the user as one line: ``file:line: problem``."""
 from __future__ import annotations
 
+import os
+
 #: Exit code of an error in what the user gave: a file, an option, a missing setting.
 EXIT_BAD_INPUT = 2
 #: Exit code of a backend that failed while answering: a server that is unreachable, times
@@ -41,3 +43,18 @@ class MachineError(MannsimError):
 
 class FormatError(MachineError):
     """A file that does not parse in its format."""
+
+
+def read_bounded(path: "str | os.PathLike[str]", limit: int,
+                 error: type[MannsimError] = MannsimError,
+                 what: str = "") -> bytes:
+    """The bytes of the file at ``path``, at most ``limit`` of them: a file that cannot be read,
+    or is larger, is ``error`` (one line naming the file; ``what`` names what it should be)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise error(f"cannot read: {e.strerror}", str(path)) from None
+    if len(data) > limit:
+        raise error(f"larger than {limit} bytes" + (f": not {what}" if what else ""), str(path))
+    return data

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from . import __version__
 from .backends.base import Completion, complete_all
-from .errors import MannsimError
+from .errors import MannsimError, read_bounded
 from .limits import MAX_FILE_BYTES
 from .machine import Machine
 from .memory import WRITE, parse_assignments, parse_updates
@@ -543,13 +543,7 @@ class CardError(MannsimError):
 def read_card(path: str) -> dict:
     """Read and check an eval card (``mannsim eval --json``): bounded, UTF-8 JSON of kind
     mannsim-eval whose cells have consistent counts."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise CardError(f"cannot read: {e.strerror}", path) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise CardError(f"larger than {MAX_FILE_BYTES} bytes: not an eval card", path)
+    raw = read_bounded(path, MAX_FILE_BYTES, CardError, "an eval card")
     try:
         card = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError):

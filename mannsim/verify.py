@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from . import __version__
 from .backends.base import Backend, complete_all, same_backend
-from .errors import MannsimError
+from .errors import MannsimError, read_bounded
 from .limits import MAX_ANSWER, MAX_FILE_BYTES, MAX_TAPE_SPAN
 from .machine import canonical
 from .program import Program
@@ -155,14 +155,7 @@ class CertificateError(MannsimError):
 
 def read_certificate(path: str) -> dict:
     """Read a JSON report from disk: bounded, UTF-8, a JSON object of kind mannsim-verify."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_CERTIFICATE_BYTES + 1)
-    except OSError as e:
-        raise CertificateError(f"cannot read: {e.strerror}", path) from None
-    if len(data) > MAX_CERTIFICATE_BYTES:
-        raise CertificateError(f"larger than {MAX_CERTIFICATE_BYTES} bytes", path)
-    return parse_certificate(data, path)
+    return parse_certificate(read_bounded(path, MAX_CERTIFICATE_BYTES, CertificateError), path)
 
 
 def parse_certificate(data: bytes, path: str | None = None) -> dict:

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 from pathlib import Path
 
-from ..errors import MannsimError
+from ..errors import MannsimError, read_bounded
 from ..resources import data_dirs
 
 if TYPE_CHECKING:
@@ -135,11 +135,4 @@ def _shown(name: str) -> str:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_DIALECT_BYTES + 1)
-    except OSError as e:
-        raise MannsimError(f"cannot read: {e.strerror}", str(path)) from None
-    if len(data) > MAX_DIALECT_BYTES:
-        raise MannsimError(f"larger than {MAX_DIALECT_BYTES} bytes", str(path))
-    return data
+    return read_bounded(path, MAX_DIALECT_BYTES)

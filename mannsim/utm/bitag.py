@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from ..errors import MannsimError
+from ..errors import MannsimError, read_bounded
 from ..limits import MAX_BITAG_SYMBOLS, MAX_BITAG_WORD, MAX_FILE_BYTES
 
 
@@ -116,14 +116,9 @@ def parse(text: str, path: str | None = None) -> Bitag:
 
 
 def load(path: str) -> Bitag:
+    data = read_bounded(path, MAX_FILE_BYTES, BitagError)
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise BitagError(f"file is larger than {MAX_FILE_BYTES} bytes", path)
         return parse(data.decode("utf-8"), path)
-    except OSError as e:
-        raise BitagError(f"cannot read: {e.strerror}", path) from None
     except UnicodeDecodeError:
         raise BitagError("not UTF-8 text", path) from None
 
