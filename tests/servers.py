@@ -38,6 +38,27 @@ def wait_http(port: int, path: str, timeout: float) -> bool:
     return False
 
 
+class Loopback:
+    """A real HTTP server on 127.0.0.1 (its own port), serving ``Handler`` on a thread."""
+
+    port: int
+
+    def serve(self, handler) -> None:
+        self.server = QuietServer(("127.0.0.1", self.port), handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def shutdown(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
 class TransformersServe:
     def __init__(self, model: str):
         self.model = model
@@ -64,7 +85,7 @@ class TransformersServe:
             self.proc.kill()
 
 
-class FaultProxy:
+class FaultProxy(Loopback):
     """Forwards to ``upstream_port``; ``plan`` is a list of faults applied to the next requests
     after the first ``skip`` ones ('500', '429', 'slow', 'malformed', 'badutf8', 'garbage',
     'ok'); after it runs out every request is forwarded.
@@ -88,10 +109,6 @@ class FaultProxy:
         self.port = free_port()
         self.server = None
         self.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self):
         proxy = self
@@ -146,16 +163,11 @@ class FaultProxy:
             def _send(self, status, data):
                 send_json(self, status, data)
 
-        self.server = QuietServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     def stop(self):
         self.stopping.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        self.shutdown()
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -179,7 +191,7 @@ def completion_body(text: str) -> bytes:
                        "choices": [{"index": 0, "text": text, "finish_reason": "stop"}]}).encode()
 
 
-class HostileServer:
+class HostileServer(Loopback):
     """A real HTTP server that speaks /v1/completions with the symbolic CPU's answers, in one of
     several hostile ways: 'ok', 'trickle' (one byte every ``delay`` seconds), 'huge' (a 50 MB
     body), 'redirect' (to another origin), 'echo_key' (an error quoting the Authorization
@@ -244,14 +256,7 @@ class HostileServer:
             def _send(self, status, data):
                 send_json(self, status, data)
 
-        self.server = QuietServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        self.serve(Handler)
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.shutdown()

@@ -21,7 +21,7 @@ from mannsim.backends import load_backend
 from mannsim.backends.base import BackendError, BackendFailure
 from mannsim.errors import EXIT_BACKEND, EXIT_BAD_INPUT
 from mannsim.limits import MAX_RESPONSE_BYTES
-from servers import QuietServer, completion_body, free_port, send_json
+from servers import Loopback, completion_body, free_port, send_json
 
 pytestmark = pytest.mark.slow  # real servers (tests/conftest.py: SLOW_MODULES)
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow  # real servers (tests/conftest.py: SLOW_MODULES)
 CAP = 60.0
 
 
-class CannedServer:
+class CannedServer(Loopback):
     """/v1/completions answered by the model's name, or else the prompt's first word: ``huge``
     (a body past the cap), ``trickle`` (a byte every 50 ms, never the whole body, until the
     client hangs up), ``hold`` (nothing until :attr:`release` is set, then the connection is
@@ -85,19 +85,12 @@ class CannedServer:
                 text = prompt[5:] if word.startswith("echo:") else answer(prompt)
                 send_json(self, 200, completion_body(text))
 
-        self.server = QuietServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        self.serve(Handler)
 
     def stop(self):
         self.stopping.set()
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.shutdown()
 
 
 @pytest.fixture

@@ -354,13 +354,18 @@ def test_a_version_2_certificate_is_rechecked_under_the_current_rules(tmp_path):
 
 
 # -- states with identical instructions ------------------------------------------------------
-def test_reports_name_the_reference_machines_state_not_the_first_identical_one():
+def twins() -> Machine:
+    """B and C have identical rows (so identical instruction texts); A goes to B, B to C."""
     t = Transition
-    machine = Machine(states=["A", "B", "C", "H"], symbols=["0", "1"], blank="0", start="A",
-                      halt_states={"H"},
-                      transitions={("A", "0"): t("1", 1, "B"), ("B", "0"): t("1", 1, "C"),
-                                   ("C", "0"): t("1", 1, "C"), ("B", "1"): t("0", 1, "H"),
-                                   ("C", "1"): t("0", 1, "H")})
+    return Machine(states=["A", "B", "C", "H"], symbols=["0", "1"], blank="0", start="A",
+                   halt_states={"H"},
+                   transitions={("A", "0"): t("1", 1, "B"), ("B", "0"): t("1", 1, "C"),
+                                ("C", "0"): t("1", 1, "C"), ("B", "1"): t("0", 1, "H"),
+                                ("C", "1"): t("0", 1, "H")})
+
+
+def test_reports_name_the_reference_machines_state_not_the_first_identical_one():
+    machine = twins()
     prog = compile_program(machine, DIALECTS[0])
     assert prog.texts["B"] == prog.texts["C"]  # B and C behave identically
     report = Computer(prog, load_backend("symbolic"), max_steps=3).run()
@@ -479,12 +484,7 @@ def test_a_backend_that_answers_fewer_prompts_fails_in_one_line(tmp_path):
 
 
 def test_a_raw_trace_names_the_next_state_by_the_reference_machine(tmp_path):
-    t = Transition
-    machine = Machine(states=["A", "B", "C", "H"], symbols=["0", "1"], blank="0", start="A",
-                      halt_states={"H"},
-                      transitions={("A", "0"): t("1", 1, "B"), ("B", "0"): t("1", 1, "C"),
-                                   ("C", "0"): t("1", 1, "C"), ("B", "1"): t("0", 1, "H"),
-                                   ("C", "1"): t("0", 1, "H")})
+    machine = twins()
     prog = compile_program(machine, DIALECTS[0])
     trace = tmp_path / "t.jsonl"
     Computer(prog, load_backend("symbolic"), max_steps=3, trace=str(trace)).run()
