@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 from . import __version__
 from .backends.base import MAX_ANSWER, Backend, Completion, complete_all
 from .errors import MannsimError
-from .limits import MAX_TAPE_SPAN
+from .limits import DEFAULT_BACKEND_STEPS, MAX_TAPE_SPAN
 from .machine import Stepper, canonical
 from .memory import Memory, MemoryError_, Renderer
 from .program import HALT, Program
@@ -85,7 +85,7 @@ class RunReport:
 class Computer:
     """Runs a :class:`Program` on a backend, in lockstep with the reference machine."""
 
-    def __init__(self, program: Program, backend: Backend, *, max_steps: int = 10**7,
+    def __init__(self, program: Program, backend: Backend, *, max_steps: int = DEFAULT_BACKEND_STEPS,
                  trace: str | None = None, memo: bool = False,
                  progress: Callable[["Computer"], None] | None = None):
         self.program = program

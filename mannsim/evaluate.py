@@ -46,6 +46,7 @@ from .resources import data_dir
 from .safe_text import one_line
 from .train import data
 from .verify import CaseResult, verify
+from .program.dialect import DEFAULT_DIALECT
 
 DISTRIBUTIONS = ("training", "human", "large")
 #: The default seed: never used in training (training seeds are small integers).
@@ -92,7 +93,7 @@ def classify(result: CaseResult, shape=None) -> str:
         return CLASSES[1]
     if shape is None:
         from .program import load_dialect
-        shape = load_dialect("schuurmans", allow_path=False).shape
+        shape = load_dialect(DEFAULT_DIALECT, allow_path=False).shape
     if answer in shape.branches(result.prompt):
         return CLASSES[2]
     got, want = _parts(answer), _parts(expected)

@@ -35,6 +35,9 @@ MAX_COMPILED_CELLS = 1 << 20
 MAX_RENUMBER_EVALUATIONS = 4000
 #: Longest model answer (characters); longer answers are a divergence.
 MAX_ANSWER = 4096
+#: Default step limit of a run on a backend (cycles, one model call each); ``--max-steps``
+#: overrides it.
+DEFAULT_BACKEND_STEPS = 10**7
 #: Most keys a MEMORY may hold: the whole span of cells plus room for any program's keys.
 MAX_KEYS = 2 * MAX_TAPE_SPAN + 1 + 2 * MAX_STATES + 16
 #: Largest file read as a machine, a bi-tag system or a certificate (bytes).

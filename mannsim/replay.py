@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .backends.base import Backend, same_backend
-from .limits import MAX_TAPE_SPAN
+from .limits import DEFAULT_BACKEND_STEPS, MAX_TAPE_SPAN
 from .machine import canonical
 from .program import compile_program, load_dialect
 from .program.check import answer_problem, apply_checked
@@ -53,7 +53,7 @@ def replayed(cls: type["Computer"], trace_path: str, backend: Backend | None = N
         settings = head.get("settings") or {}
         limit = settings.get("max_steps")
         if max_steps is None:
-            max_steps = limit if isinstance(limit, int) and limit >= 0 else 10**7
+            max_steps = limit if isinstance(limit, int) and limit >= 0 else DEFAULT_BACKEND_STEPS
         comp = cls(program, backend, max_steps=max_steps, trace=trace_path, memo=memo,
                    progress=progress)
         comp.resumed_from = recheck(comp, ix)

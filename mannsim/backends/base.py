@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
 from ..errors import EXIT_BACKEND, MannsimError
+from ..limits import MAX_ANSWER as _MAX_ANSWER
 from ..safe_text import one_line
 
-#: Longest answer a backend may return (characters); longer answers are cut and flagged.
-MAX_ANSWER = 4096
+#: Longest answer a backend may return (characters); longer answers are cut and flagged. One
+#: rule, kept in limits.py.
+MAX_ANSWER = _MAX_ANSWER
 
 
 class BackendError(MannsimError):

@@ -13,12 +13,13 @@ from functools import lru_cache
 from typing import Sequence
 
 from .base import Completion
+from ..program.dialect import DEFAULT_DIALECT
 
 
 @lru_cache(maxsize=1)
 def _default_shape():
     from ..program import load_dialect
-    return load_dialect("schuurmans", allow_path=False).shape
+    return load_dialect(DEFAULT_DIALECT, allow_path=False).shape
 
 
 def answer(prompt: str, shape=None) -> str:

@@ -15,6 +15,7 @@ from .render import transition_table
 
 from .consoles import console, err_console
 from .consoles import format_option as _format_option
+from ..program.dialect import DEFAULT_DIALECT
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,7 +67,7 @@ def convert(program, to_fmt, output, fmt):
 
 @cli.command()
 @click.argument("program")
-@click.option("--dialect", "-d", default="schuurmans", show_default=True,
+@click.option("--dialect", "-d", default=DEFAULT_DIALECT, show_default=True,
               help="Prompt dialect (a folder under prompts/, or a path).")
 @click.option("--cases", is_flag=True, help="Print every distinct rendered prompt with its answer.")
 @_format_option()

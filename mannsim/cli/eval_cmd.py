@@ -17,6 +17,7 @@ from ..safe_text import one_line
 from .options import backend_options as backend_options_decorator
 from .output import check_output, write_text
 from .progress import Ticker, eta_text
+from ..program.dialect import DEFAULT_DIALECT
 
 #: Off a terminal, a progress line every this many seconds by default.
 PROGRESS_EVERY = 10.0
@@ -141,7 +142,7 @@ def eval_cmd(ctx, backend, dialects, distributions, n, seed, no_programs, keys, 
     for path in (json_path, md_path, plot_path):
         if path and path != "-":
             check_output(path)
-    ds = [load_dialect(d) for d in (dialects or ("schuurmans", "compact"))]
+    ds = [load_dialect(d) for d in (dialects or (DEFAULT_DIALECT, "compact"))]
     dists = list(distributions or ("training", "human", "large"))
     seed = DEFAULT_SEED if seed is None else seed
     if rerun_id is not None:

@@ -19,9 +19,11 @@ from .options import input_options, load_machine
 from ..safe_text import one_line
 from .render import plain_head, tape_window
 from .run_view import LiveView, print_report
+from ..limits import DEFAULT_BACKEND_STEPS
+from ..program.compiler import DEFAULT_KEYS
+from ..program.dialect import DEFAULT_DIALECT
 
 REFERENCE = "reference"
-DEFAULT_DIALECT = "schuurmans"
 
 
 def backend_names() -> list[str]:
@@ -108,7 +110,7 @@ def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):
 
 def run_computer(console, *, program_spec, fmt, backend_name, backend_options, dialect_name,
                  max_steps, trace, resume, memo, as_json, live, view=False, inputs=None,
-                 keys="registers"):
+                 keys=DEFAULT_KEYS):
     from ..backends import load_backend
     from ..computer import Computer
     from ..program import compile_program, load_dialect
@@ -132,8 +134,8 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
             if view and not trace:
                 import tempfile
                 trace = os.path.join(tempfile.mkdtemp(prefix="mannsim-"), "trace.jsonl")
-            comp = Computer(program, backend, max_steps=10**7 if max_steps is None else max_steps,
-                            trace=trace, memo=memo)
+            limit = DEFAULT_BACKEND_STEPS if max_steps is None else max_steps
+            comp = Computer(program, backend, max_steps=limit, trace=trace, memo=memo)
         machine = comp.program.machine
         label = machine.name or program_spec or resume
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -244,5 +246,5 @@ def run(program, backend, dialect, keys, max_steps, trace, resume, memo, as_json
         code = run_computer(console, program_spec=program, fmt=fmt, backend_name=backend,
                             backend_options=backend_options, dialect_name=dialect, max_steps=max_steps,
                             trace=trace, resume=resume, memo=memo, as_json=as_json, live=live,
-                            view=view, inputs=inputs, keys=keys or "registers")
+                            view=view, inputs=inputs, keys=keys or DEFAULT_KEYS)
     sys.exit(code)

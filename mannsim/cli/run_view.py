@@ -15,6 +15,7 @@ from ..safe_text import one_line
 from ..trace.views import MemoryNames, divergence_lines, divergence_writes, memory_names
 from .progress import eta_text
 from .render import plain_head, tape_window
+from ..program.dialect import DEFAULT_DIALECT
 
 
 class LiveView:
@@ -135,5 +136,5 @@ def _names(machine, trace, program, prompt: str) -> MemoryNames:
             return memory_names(read_header(trace), machine)
         except MannsimError:
             pass
-    guess = compile_program(machine, load_dialect("schuurmans"))
+    guess = compile_program(machine, load_dialect(DEFAULT_DIALECT))
     return MemoryNames(guess, known=prompt.startswith(guess.dialect.boot))

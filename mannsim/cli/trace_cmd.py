@@ -17,6 +17,7 @@ from .options import input_options, load_machine
 from .output import check_output, write_text
 from .progress import Ticker
 from .render import plain_head, tape_line
+from ..program.dialect import DEFAULT_DIALECT
 
 
 def _open(path, err_console) -> TraceIndex:
@@ -227,7 +228,7 @@ def html_cmd(file, output, span):
               help="The page to write (one self-contained .html file).")
 @click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
               help="Cycles of the reference machine to put in the page.")
-@click.option("--dialect", "-d", default="schuurmans", show_default=True,
+@click.option("--dialect", "-d", default=DEFAULT_DIALECT, show_default=True,
               help="Prompt dialect whose prompts and answers the page shows.")
 @input_options
 def html_program(program, output, max_steps, dialect, inputs):

@@ -15,6 +15,7 @@ from ..safe_text import one_line
 from .options import backend_options as backend_options_decorator
 from .output import check_output, write_text
 from .progress import Ticker
+from ..program.dialect import DEFAULT_DIALECT
 
 
 @click.command()
@@ -22,7 +23,7 @@ from .progress import Ticker
 @click.option("--backend", "-b", default=None, metavar="NAME",
               help="The backend to verify (see `mannsim backends`; default symbolic, or "
                    "with --replay the certificate's).")
-@click.option("--dialect", "-d", default="schuurmans", show_default=True,
+@click.option("--dialect", "-d", default=DEFAULT_DIALECT, show_default=True,
               help="Prompt dialect (a folder under prompts/, or a path).")
 @click.option("--keys", type=click.Choice(["registers", "names"]), default="registers",
               show_default=True,

@@ -22,6 +22,8 @@ _REGISTER = re.compile(r"[A-Za-z][A-Za-z0-9]?", re.ASCII)
 #: safe key, ``s0``, ``s1``, … for unsafe symbols (what traces and certificates before
 #: register keys used).
 KEY_POLICIES = ("registers", "names")
+#: The key policy run, verify and eval compile with unless told otherwise.
+DEFAULT_KEYS = "registers"
 #: Codes for symbols that cannot stand in a prompt (``$``, ``=``, a space, …) under
 #: ``registers``: one character each, the best-trained first (``names``: ``s0``, ``s1``, …).
 _SHORT_CODES = "0123456789abcdefghjkmnpqrstuvwxyzABXY#+*.!?~<>^&|/,:;-"
@@ -47,7 +49,7 @@ class Program:
     states to instruction texts. ``initial_memory()`` is the boot image.
     """
 
-    def __init__(self, machine: Machine, dialect: Dialect, keys: str = "registers"):
+    def __init__(self, machine: Machine, dialect: Dialect, keys: str = DEFAULT_KEYS):
         if keys not in KEY_POLICIES:
             raise ValueError(f"unknown key policy {keys!r}")
         self.machine = machine
@@ -215,7 +217,7 @@ class Program:
         return [Case(tuple(a), tuple(b), p, ans) for a, b, p, ans in out]
 
 
-def compile_program(machine: Machine, dialect: Dialect, keys: str = "registers") -> Program:
+def compile_program(machine: Machine, dialect: Dialect, keys: str = DEFAULT_KEYS) -> Program:
     return Program(machine, dialect, keys)
 
 

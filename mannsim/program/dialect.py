@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 #: Where dialect folders are looked for: inside the installed package, then the source tree.
 SEARCH_PATH = data_dirs("prompts")
+#: The dialect a run, verify, prompts, views and the symbolic CPU use when none is named.
+DEFAULT_DIALECT = "schuurmans"
 FIELDS = ("instruction", "default_line", "override_line", "step", "halt", "halt_named",
           "move_left", "move_right", "move_stay", "answer")
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from ..memory import CELL_KEY
 from ..safe_text import one_line
 from .index import TraceIndex
+from ..program.dialect import DEFAULT_DIALECT
 
 
 def parse_steps(spec: str | None, n: int) -> range:
@@ -234,7 +235,7 @@ def memory_names(header: dict, machine) -> MemoryNames:
     if hit is None:
         dialect = (_shipped_dialect(name, digest)
                    if isinstance(name, str) and isinstance(digest, str) else None)
-        program = compile_program(machine, dialect or load_dialect("schuurmans"), policy)
+        program = compile_program(machine, dialect or load_dialect(DEFAULT_DIALECT), policy)
         if len(_NAMES) >= 8:
             _NAMES.clear()
         hit = _NAMES[key] = MemoryNames(program, known=dialect is not None)
