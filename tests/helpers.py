@@ -80,6 +80,17 @@ def run_cli(args, check: bool = False, text: bool = True, input=None) -> CliResu
     return CliResult(code, stdout, stderr)
 
 
+def mannsim(*args, **kw):
+    """``mannsim ARGS``: in process (:func:`run_cli`); a real process only when ``kw`` asks for
+    one (an rlimit, an environment, a timeout)."""
+    if not kw:
+        return run_cli(args)
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
+                          capture_output=True, text=True, **kw)
+
+
 def random_machine(rng: random.Random, max_states: int = 4, max_symbols: int = 3, stay: bool = True,
                    tape: bool = True, always_halt: bool = False):
     """A small random machine: 1..max_states states, 2..max_symbols symbols ('_' blank), about

@@ -12,7 +12,7 @@ import time
 import pytest
 import zstandard
 
-from helpers import run_cli
+from helpers import mannsim
 from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
@@ -22,15 +22,6 @@ from mannsim.trace import TraceError, TraceIndex, read_trace
 from mannsim.trace import compact
 
 DIALECT = load_dialect("schuurmans")
-
-
-def mannsim(*args, **kw):
-    """``mannsim ARGS``: in process (CliRunner); a real process only when ``kw`` asks for one
-    (an rlimit, an environment, a timeout)."""
-    if not kw:
-        return run_cli(args)
-    return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
-                          capture_output=True, text=True, **kw)
 
 
 def record_run(path, name="u15_2.tm", max_steps=10**7, memo=False):

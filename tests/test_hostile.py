@@ -3,14 +3,12 @@ documented exit code, is refused or bounded, and never fools a check."""
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
 
 import pytest
 
 from conftest import PROGRAMS
-from helpers import FaultyBackend, run_cli
+from helpers import FaultyBackend, mannsim
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.limits import MAX_KEYS, MAX_STATES, MAX_TAPE_SPAN
@@ -19,15 +17,6 @@ from mannsim.program import compile_program, load_dialect
 from mannsim.trace import TraceError, TraceIndex, read_trace
 
 DIALECT = load_dialect("schuurmans")
-
-
-def mannsim(*args, **kw):
-    """``mannsim ARGS``: in process (CliRunner); a real process only when ``kw`` asks for one
-    (an rlimit, an environment, a timeout)."""
-    if not kw:
-        return run_cli(args)
-    return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
-                          capture_output=True, text=True, **kw)
 
 
 def one_line_error(proc, code=2, contains=""):

@@ -6,14 +6,12 @@ model, a run of it on random inputs must equal the reference machine.
 """
 import json
 import random
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import run_cli
+from helpers import mannsim
 from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.backends.base import Completion
@@ -31,15 +29,6 @@ DIALECT = load_dialect("schuurmans")
 def prog(name, **changes):
     machine = load(str(PROGRAMS / name))
     return compile_program(machine.replace(**changes) if changes else machine, DIALECT)
-
-
-def mannsim(*args, **kw):
-    """``mannsim ARGS``: in process (CliRunner); a real process only when ``kw`` asks for one
-    (an rlimit, an environment, a timeout)."""
-    if not kw:
-        return run_cli(args)
-    return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
-                          capture_output=True, text=True, **kw)
 
 
 # -- the cases the issue lists ---------------------------------------------------------------

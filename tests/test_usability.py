@@ -8,17 +8,8 @@ import zipfile
 
 import pytest
 
-from helpers import run_cli
+from helpers import mannsim
 from conftest import PROGRAMS, ROOT
-
-
-def mannsim(*args, **kw):
-    """``mannsim ARGS``: in process (CliRunner); a real process only when ``kw`` asks for one
-    (an rlimit, an environment, a timeout)."""
-    if not kw:
-        return run_cli(args)
-    return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
-                          capture_output=True, text=True, **kw)
 
 
 def one_line_error(proc, contains):
