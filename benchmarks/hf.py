@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from mannsim.backends import load_backend
+from mannsim.backends.symbolic import answer
 from mannsim.machine import load
 from mannsim.memory import Renderer, apply_answer
 from mannsim.program import compile_program, load_dialect
-from mannsim.backends.symbolic import answer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ where they should not are divergences, never crashes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from . import __version__
 from .backends.base import MAX_ANSWER, Backend, Completion, complete_all
@@ -87,7 +87,7 @@ class Computer:
 
     def __init__(self, program: Program, backend: Backend, *, max_steps: int = DEFAULT_BACKEND_STEPS,
                  trace: str | None = None, memo: bool = False,
-                 progress: Callable[["Computer"], None] | None = None):
+                 progress: Callable[[Computer], None] | None = None):
         self.program = program
         self.backend = backend
         self.max_steps = max_steps
@@ -344,7 +344,7 @@ class Computer:
     # -- resume -------------------------------------------------------------------------
     @classmethod
     def resume(cls, trace_path: str, backend: Backend, *, max_steps: int | None = None,
-               memo: bool = False, progress=None, dialect=None, machine=None) -> "Computer":
+               memo: bool = False, progress=None, dialect=None, machine=None) -> Computer:
         """Rebuild a run from its trace and re-check it (:meth:`replayed`), then go on
         appending after the last valid record with the same backend."""
         comp = cls.replayed(trace_path, backend, max_steps=max_steps, memo=memo,
@@ -360,7 +360,7 @@ class Computer:
     @classmethod
     def replayed(cls, trace_path: str, backend: Backend | None = None, *,
                  max_steps: int | None = None, memo: bool = False, progress=None, dialect=None,
-                 machine=None) -> "Computer":
+                 machine=None) -> Computer:
         """The computer in the state a trace leaves it, every recorded cycle re-checked (see
         :func:`mannsim.replay.replayed`). Nothing is written."""
         from .replay import replayed

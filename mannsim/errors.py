@@ -30,7 +30,7 @@ class MannsimError(Exception):
             where = f"line {self.line}: "
         return f"{where}{self.message}"
 
-    def located(self, path: str | None) -> "MannsimError":
+    def located(self, path: str | None) -> MannsimError:
         """Return this error with ``path`` filled in when it had none."""
         if self.path is None and path is not None:
             self.path = path
@@ -45,7 +45,7 @@ class FormatError(MachineError):
     """A file that does not parse in its format."""
 
 
-def read_bounded(path: "str | os.PathLike[str]", limit: int,
+def read_bounded(path: str | os.PathLike[str], limit: int,
                  error: type[MannsimError] = MannsimError,
                  what: str = "") -> bytes:
     """The bytes of the file at ``path``, at most ``limit`` of them: a file that cannot be read,

@@ -42,11 +42,11 @@ from .machine import Machine
 from .memory import WRITE, parse_assignments, parse_updates
 from .program import compile_program
 from .program.check import answer_problem
+from .program.dialect import DEFAULT_DIALECT
 from .resources import data_dir
 from .safe_text import one_line
 from .train import data
 from .verify import CaseResult, verify
-from .program.dialect import DEFAULT_DIALECT
 
 DISTRIBUTIONS = ("training", "human", "large")
 #: The default seed: never used in training (training seeds are small integers).

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from .computer import Computer
 
 
-def replayed(cls: type["Computer"], trace_path: str, backend: Backend | None = None, *,
+def replayed(cls: type[Computer], trace_path: str, backend: Backend | None = None, *,
              max_steps: int | None = None, memo: bool = False, progress=None, dialect=None,
-             machine=None) -> "Computer":
+             machine=None) -> Computer:
     """The computer in the state a trace leaves it, every recorded cycle re-checked: each
     goes through the same prompt check and lockstep check as a live one.
 
@@ -63,7 +63,7 @@ def replayed(cls: type["Computer"], trace_path: str, backend: Backend | None = N
     return comp
 
 
-def recheck(comp: "Computer", ix: TraceIndex) -> int:
+def recheck(comp: Computer, ix: TraceIndex) -> int:
     """Re-check the recorded ok cycles exactly as the live run checked them; the number kept.
 
     MEMORY starts as the program's initial MEMORY and every recorded answer is applied to it,
@@ -121,7 +121,7 @@ def recheck(comp: "Computer", ix: TraceIndex) -> int:
     return comp.cycle
 
 
-def _note_changed_verdict(comp: "Computer", k: int, answer: str) -> None:
+def _note_changed_verdict(comp: Computer, k: int, answer: str) -> None:
     """A trace written before the MEMORY lemma recorded cycle ``k`` as diverged: say so when the
     current rules pass its answer (the resume asks the backend again from there)."""
     st = comp.stepper

@@ -15,7 +15,6 @@ and gets the same answers from the same weights.
 from __future__ import annotations
 
 import hashlib
-
 import json
 import re
 import time
@@ -27,8 +26,8 @@ from .errors import MannsimError, read_bounded
 from .limits import MAX_ANSWER, MAX_FILE_BYTES, MAX_TAPE_SPAN
 from .machine import canonical
 from .program import Program
-from .program.compiler import KEY_POLICIES
 from .program.check import PROBE_HEADS, case_problem, tapeless_memory
+from .program.compiler import KEY_POLICIES
 from .safe_text import one_line
 
 KIND = "mannsim-verify"

@@ -5,12 +5,13 @@ import sys
 
 import pytest
 
-from helpers import run_cli
-from conftest import PROGRAMS
 from mannsim.backends import BackendError, load_backend, registry
 from mannsim.backends.hf import DEFAULT_MODEL
 from mannsim.machine import load
 from mannsim.program import compile_program, load_dialect
+
+from conftest import PROGRAMS
+from helpers import run_cli
 from servers import FaultProxy, TransformersServe
 
 DIALECT = load_dialect("schuurmans")
@@ -283,7 +284,6 @@ def test_hf_transformers_internals_are_checked_loudly(hf, monkeypatch):
     # the installed release passes the check the backend runs on load, and is in the range
     # pyproject.toml declares (compat.SUPPORTED)
     import tomllib
-
     import transformers
     from packaging.specifiers import SpecifierSet
 

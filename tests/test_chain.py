@@ -6,13 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import run_cli
-from conftest import PROGRAMS
-from helpers import random_machine
 from mannsim.machine import Machine, load, run
 from mannsim.machine.model import Transition
-from mannsim.utm import compile_bitag, decode, run as run_bitag
+from mannsim.utm import compile_bitag, decode
+from mannsim.utm import run as run_bitag
 from mannsim.utm.fromtm import Decoded, compile_tm
+
+from conftest import PROGRAMS
+from helpers import random_machine, run_cli
 
 
 def expected(machine: Machine, result):

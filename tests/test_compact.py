@@ -12,14 +12,14 @@ import time
 import pytest
 import zstandard
 
-from helpers import mannsim
-from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load
 from mannsim.program import compile_program, load_dialect
-from mannsim.trace import TraceError, TraceIndex, read_trace
-from mannsim.trace import compact
+from mannsim.trace import TraceError, TraceIndex, compact, read_trace
+
+from conftest import PROGRAMS
+from helpers import mannsim
 
 DIALECT = load_dialect("schuurmans")
 

@@ -8,13 +8,14 @@ import time
 
 import pytest
 
-from conftest import PROGRAMS
-from helpers import FaultyBackend, run_cli
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load, run
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import read_trace
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend, run_cli
 
 DIALECT = load_dialect("schuurmans")
 
@@ -83,6 +84,7 @@ def test_faults_end_in_a_divergence_report_and_a_valid_trace(tmp_path, fault):
 
 def test_divergence_report_rendering():
     from rich.console import Console
+
     from mannsim.cli.run_view import print_report
     report = Computer(program("bb2.tm"), FaultyBackend("wrong-branch", at=3)).run()
     console = Console(record=True, width=120)

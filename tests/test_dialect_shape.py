@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.backends.symbolic import answer as schuurmans_answer
 from mannsim.cli import cli
@@ -18,10 +17,12 @@ from mannsim.errors import MannsimError
 from mannsim.evaluate import classify
 from mannsim.machine import load, run
 from mannsim.program import compile_program, load_dialect
+from mannsim.trace import read_trace
 from mannsim.train.data import blocks, held_out_rows
 from mannsim.train.tokenizer import fragments, pattern
-from mannsim.trace import read_trace
 from mannsim.verify import verify
+
+from conftest import PROGRAMS
 
 TABLE = Path(__file__).parent / "data" / "dialects" / "table"
 

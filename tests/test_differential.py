@@ -5,6 +5,7 @@ from automata.base.exceptions import RejectionException
 from automata.tm.dtm import DTM
 
 from mannsim.machine import run
+
 from helpers import random_machine
 
 MOVES = {-1: "L", 0: "N", 1: "R"}

@@ -4,13 +4,13 @@ import random
 
 import pytest
 
-from helpers import run_cli
-
 from mannsim.backends.base import Completion
 from mannsim.backends.symbolic import answer as perfect
 from mannsim.evaluate import CLASSES, classify, evaluate, random_machine
 from mannsim.program import compile_program, load_dialect
 from mannsim.verify import verify
+
+from helpers import run_cli
 
 DIALECT = load_dialect("schuurmans")
 

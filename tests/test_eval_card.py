@@ -5,16 +5,26 @@ import re
 
 import pytest
 
-from helpers import run_cli
-
 from mannsim import __version__
 from mannsim.backends import BUILTIN
 from mannsim.backends.base import Completion
 from mannsim.backends.symbolic import SymbolicBackend
 from mannsim.errors import MannsimError
-from mannsim.evaluate import (Cell, draw, evaluate, machine_from_id, make_card, newcombe,
-                              plot_figure, rate_text, suites, wilson)
+from mannsim.evaluate import (
+    Cell,
+    draw,
+    evaluate,
+    machine_from_id,
+    make_card,
+    newcombe,
+    plot_figure,
+    rate_text,
+    suites,
+    wilson,
+)
 from mannsim.program import compile_program, load_dialect
+
+from helpers import run_cli
 
 DIALECT = load_dialect("schuurmans")
 

@@ -4,11 +4,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import run_cli
-from conftest import PROGRAMS, reference_machines
 from mannsim.errors import MachineError, MannsimError
 from mannsim.machine import Transition, dump, load, parse, run
 from mannsim.machine.formats import FORMAT_NAMES
+
+from conftest import PROGRAMS, reference_machines
+from helpers import run_cli
 
 ALL_PROGRAMS = sorted(p.name for p in PROGRAMS.glob("*.tm"))
 
@@ -122,6 +123,7 @@ table:
 def test_turingmachine_io_synonyms_on_the_command_line():
     """turingmachine.io's examples use synonyms; mannsim reads them (more: test_tmio_compat)."""
     import json
+
     from conftest import DATA
     out = json.loads(run_cli(["run", str(DATA / "tmio" / "palindrome.yaml"), "--json"],
                              check=True).stdout)
@@ -135,6 +137,7 @@ def test_turingmachine_io_synonyms_on_the_command_line():
 @given(seed=st.integers(0, 2**32))
 def test_yaml_round_trip_of_random_machines(seed):
     import random
+
     from helpers import random_machine
     m = random_machine(random.Random(seed), stay=False).replace(head=0)
     used = {m.blank, *m.tape} | {s for _, s in m.transitions} | {

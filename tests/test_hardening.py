@@ -10,14 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import PROGRAMS
-from helpers import FaultyBackend, run_cli
 from mannsim.backends.base import Completion
 from mannsim.computer import Computer
 from mannsim.machine import load
 from mannsim.memory import MAX_KEYS, MAX_VALUE, Memory, MemoryError_, apply_answer
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import read_trace
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend, run_cli
 
 DIALECT = load_dialect("schuurmans")
 PROG = compile_program(load(str(PROGRAMS / "u15_2.tm")), DIALECT)

@@ -7,14 +7,15 @@ import time
 
 import pytest
 
-from conftest import PROGRAMS
-from helpers import FaultyBackend, mannsim
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.limits import MAX_KEYS, MAX_STATES, MAX_TAPE_SPAN
 from mannsim.machine import load
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import TraceError, TraceIndex, read_trace
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend, mannsim
 
 DIALECT = load_dialect("schuurmans")
 

@@ -10,11 +10,12 @@ import time
 
 import pytest
 
-from conftest import PROGRAMS
-from helpers import FaultyBackend, run_cli
 from mannsim.computer import Computer
 from mannsim.machine import Stepper, load
 from mannsim.program import compile_program, load_dialect
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend, run_cli
 
 CHROMIUM = os.environ.get("MANNSIM_CHROMIUM") or shutil.which("chromium") or \
     shutil.which("chromium-browser")

@@ -19,9 +19,8 @@ import math
 import random
 
 import pytest
+from test_html import browser, check_csp, open_page, page_csp  # noqa: F401 (browser: a fixture)
 
-from conftest import PROGRAMS
-from helpers import run_cli
 from mannsim.backends import load_backend
 from mannsim.backends.base import Completion
 from mannsim.backends.symbolic import SymbolicBackend
@@ -31,7 +30,9 @@ from mannsim.machine.model import Transition
 from mannsim.program import compile_program, load_dialect
 from mannsim.safe_text import printable
 from mannsim.trace.schema import prompt_hash
-from test_html import browser, check_csp, open_page, page_csp  # noqa: F401 (browser: a fixture)
+
+from conftest import PROGRAMS
+from helpers import run_cli
 
 pytestmark = pytest.mark.slow
 DIALECT = load_dialect("schuurmans")

@@ -3,8 +3,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mannsim.memory import (MAX_DEPTH, MAX_VALUE, Memory, MemoryError_, Renderer, apply_answer,
-                            parse_assignments, parse_updates, render, substitute)
+from mannsim.memory import (
+    MAX_DEPTH,
+    MAX_VALUE,
+    Memory,
+    MemoryError_,
+    Renderer,
+    apply_answer,
+    parse_assignments,
+    parse_updates,
+    render,
+    substitute,
+)
 
 B_TEXT = ('@[boot]result = " op="%[C]" %[i]="1" i+=1 "\n'
           'if @[@[i]]==1 then result = " op="%[A]" %[i]="1" i+=1 "\n'

@@ -6,12 +6,13 @@ import sys
 
 import pytest
 
-from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.backends.hf import DEFAULT_MODEL
 from mannsim.machine import load
 from mannsim.program import compile_program, load_dialect
 from mannsim.verify import verify
+
+from conftest import PROGRAMS
 
 DIALECT = load_dialect("schuurmans")
 

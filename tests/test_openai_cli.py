@@ -15,12 +15,13 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from conftest import PROGRAMS
-from helpers import run_cli
 from mannsim.backends import load_backend
 from mannsim.backends.base import BackendError, BackendFailure
 from mannsim.errors import EXIT_BACKEND, EXIT_BAD_INPUT
 from mannsim.limits import MAX_RESPONSE_BYTES
+
+from conftest import PROGRAMS
+from helpers import run_cli
 from servers import Loopback, completion_body, free_port, send_json
 
 pytestmark = pytest.mark.slow  # real servers (tests/conftest.py: SLOW_MODULES)

@@ -9,9 +9,11 @@ import re
 import pytest
 from rich.console import Console
 
+from mannsim.machine import Stepper, load
+from mannsim.machine import run as run_machine
+
 from conftest import PROGRAMS
 from helpers import FaultyBackend, run_cli
-from mannsim.machine import Stepper, load, run as run_machine
 
 BB2 = PROGRAMS / "bb2.tm"
 U15 = PROGRAMS / "u15_2.tm"

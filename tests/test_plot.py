@@ -1,14 +1,14 @@
 """Space-time diagrams: size, and pixels at known places (head, a known symbol, divergence)."""
 
 import matplotlib.image as mpimg
+from test_viewer import diverged_trace, u15_trace  # noqa: F401 - fixtures
 
-from helpers import run_cli
-from conftest import PROGRAMS
 from mannsim.machine import load
 from mannsim.trace import TraceIndex
-from mannsim.trace.plot import (DIVERGENCE_COLOUR, HEAD_COLOUR, PALETTE, collect, colour, figure,
-                                from_trace)
-from test_viewer import diverged_trace, u15_trace  # noqa: F401 - fixtures
+from mannsim.trace.plot import DIVERGENCE_COLOUR, HEAD_COLOUR, PALETTE, collect, colour, figure, from_trace
+
+from conftest import PROGRAMS
+from helpers import run_cli
 
 
 def pixel_at(fig, ax, path, x, y):

@@ -2,12 +2,13 @@
 
 import pytest
 
-from helpers import run_cli
-from conftest import PROGRAMS
 from mannsim.backends.symbolic import answer
 from mannsim.machine import load, parse
 from mannsim.memory import Renderer
 from mannsim.program import compile_program, load_dialect
+
+from conftest import PROGRAMS
+from helpers import run_cli
 
 SCHUURMANS = load_dialect("schuurmans")
 

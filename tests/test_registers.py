@@ -10,8 +10,6 @@ import random
 
 import pytest
 
-from helpers import run_cli
-from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load, run
@@ -20,6 +18,9 @@ from mannsim.program import compile_program, load_dialect
 from mannsim.program.compiler import RESERVED
 from mannsim.train import data
 from mannsim.verify import certificate, verify
+
+from conftest import PROGRAMS
+from helpers import run_cli
 
 DIALECT = load_dialect("schuurmans")
 

@@ -3,9 +3,10 @@ import random
 
 import pytest
 
-from helpers import random_machine
-from conftest import PROGRAMS, reference_machines
 from mannsim.machine import Stepper, configurations, load, parse, run, run_naive
+
+from conftest import PROGRAMS, reference_machines
+from helpers import random_machine
 
 BB = reference_machines()
 

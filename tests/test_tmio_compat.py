@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA
-from helpers import random_machine, run_cli
 from mannsim.errors import MachineError
 from mannsim.machine import L, R, Transition, dump, parse, run
+
+from conftest import DATA
+from helpers import random_machine, run_cli
 
 TMIO = DATA / "tmio"
 

@@ -13,8 +13,6 @@ import sys
 import pytest
 import zstandard
 
-from conftest import PROGRAMS
-from helpers import random_machine, run_cli
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.limits import MAX_TRACE_LINE, MAX_TRACE_META
@@ -24,6 +22,9 @@ from mannsim.program import compile_program, load_dialect
 from mannsim.trace import TraceError, TraceIndex, compact
 from mannsim.trace.compact_reader import UNMATCHED_PROMPT
 from mannsim.trace.index import _Replay
+
+from conftest import PROGRAMS
+from helpers import random_machine, run_cli
 
 DIALECT = load_dialect("schuurmans")
 LIMIT_BYTES = 1536 << 20  # the address-space limit of tests/test_hostile.py

@@ -4,11 +4,12 @@ import random
 
 import pytest
 
-from conftest import PROGRAMS
 from mannsim.backends.hf import DEFAULT_MODEL
 from mannsim.program import load_dialect
 from mannsim.train import trainer
 from mannsim.train.data import blocks, held_out_rows, random_machine
+
+from conftest import PROGRAMS
 
 DIALECT = load_dialect("schuurmans")
 
@@ -91,7 +92,8 @@ def test_human_mix_draws_the_eval_shapes_and_keeps_programs_held_out():
     import random as _random
 
     from mannsim.program import load_dialect as _load
-    from mannsim.train.data import blocks as _blocks, held_out_rows as _held
+    from mannsim.train.data import blocks as _blocks
+    from mannsim.train.data import held_out_rows as _held
     d = _load("schuurmans")
     held = _held(d, PROGRAMS)
     stream = _blocks(d, _random.Random(5), held, human=1.0)

@@ -11,8 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import mannsim
-from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.backends.base import Completion
 from mannsim.backends.symbolic import answer as perfect
@@ -22,6 +20,9 @@ from mannsim.machine import load, run
 from mannsim.program import compile_program, load_dialect
 from mannsim.program.check import PROBE_HEADS, case_problem
 from mannsim.verify import CertificateError, audit, certificate, parse_certificate, verify
+
+from conftest import PROGRAMS
+from helpers import mannsim
 
 DIALECT = load_dialect("schuurmans")
 

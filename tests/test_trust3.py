@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import PROGRAMS
 from mannsim.backends import load_backend
 from mannsim.backends.base import Completion
 from mannsim.backends.symbolic import answer as perfect
@@ -24,6 +23,8 @@ from mannsim.program import compile_program, load_dialect
 from mannsim.program.check import apply_checked, case_problem
 from mannsim.trace import TraceError, read_trace
 from mannsim.verify import CertificateError, audit, certificate, replay, verify
+
+from conftest import PROGRAMS
 
 DIALECTS = [load_dialect("schuurmans"), load_dialect("compact")]
 TEACHING = ["binary_addition.tm", "binary_increment.tm", "copy.tm", "palindrome.tm",
@@ -457,6 +458,7 @@ def test_a_dialect_whose_prompts_read_other_memory_is_refused(tmp_path):
     """A template reading @[1] or @[i] makes prompts that depend on more than (state, symbol):
     verify would never ask the prompts a run shows. Refused when the dialect loads."""
     import shutil
+
     from mannsim.errors import MannsimError
     for extra in ("; cell 1 holds @[1]", " head @[i]", " @[op]"):
         folder = tmp_path / f"evil{len(extra)}"

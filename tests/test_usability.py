@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from helpers import mannsim
 from conftest import PROGRAMS, ROOT
+from helpers import mannsim
 
 
 def one_line_error(proc, contains):
@@ -256,6 +256,7 @@ def test_an_unknown_model_is_answered_before_torch_is_imported(model, words, tmp
 
 def test_the_embedded_model_runs_on_one_thread_by_default_and_auto_chooses():
     import torch
+
     from mannsim.backends import load_backend
     before = torch.get_num_threads()
     try:

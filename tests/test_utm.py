@@ -4,10 +4,11 @@ import random
 
 import pytest
 
-from helpers import run_cli
-from conftest import PROGRAMS
 from mannsim.machine import run as run_machine
 from mannsim.utm import Bitag, BitagError, compile_bitag, decode, encode, load, run
+
+from conftest import PROGRAMS
+from helpers import run_cli
 
 
 def test_test_vector_bit_for_bit(u15):

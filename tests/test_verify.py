@@ -5,13 +5,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import PROGRAMS
-from helpers import FaultyBackend, run_cli
 from mannsim.backends import load_backend
 from mannsim.machine import load
 from mannsim.program import compile_program, load_dialect
 from mannsim.program.check import case_problem
 from mannsim.verify import certificate, verify
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend, run_cli
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "mannsim" / "schemas" /
                      "verify-report.schema.json").read_text())

@@ -4,14 +4,15 @@ import json
 
 import pytest
 
-from conftest import PROGRAMS
-from helpers import FaultyBackend, run_cli
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import TraceIndex
 from mannsim.viewer import TraceViewer
+
+from conftest import PROGRAMS
+from helpers import FaultyBackend, run_cli
 
 DIALECT = load_dialect("schuurmans")
 

@@ -1,8 +1,9 @@
 """The backend protocol: prompts in, completions out. Backends know nothing about machines."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..errors import EXIT_BACKEND, MannsimError
 from ..limits import MAX_ANSWER as _MAX_ANSWER

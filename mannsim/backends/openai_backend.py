@@ -30,7 +30,7 @@ import hashlib
 import os
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from ..limits import MAX_RESPONSE_BYTES
@@ -97,7 +97,7 @@ def _httpx():
         return httpx
 
 
-def _guarded_transport(backend: "OpenAIBackend"):
+def _guarded_transport(backend: OpenAIBackend):
     """An HTTP transport that refuses other origins (redirects included), caps the body at
     MAX_RESPONSE_BYTES and ends each request at its own attempt's deadline: each wait is
     bounded by the time left when the request started, and the deadline is checked as each

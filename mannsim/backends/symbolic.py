@@ -9,11 +9,11 @@ the dialect's answer form. It never sees the machine or the memory.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
-from .base import Completion
 from ..program.dialect import DEFAULT_DIALECT
+from .base import Completion
 
 
 @lru_cache(maxsize=1)

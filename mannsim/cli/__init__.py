@@ -8,14 +8,13 @@ import click
 from .. import __version__
 from ..errors import EXIT_BACKEND, EXIT_BAD_INPUT, MannsimError
 from ..machine import formats
+from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
-from .output import check_output, write_text
 from . import eval_cmd, run_cmd, trace_cmd, utm_cmd, verify_cmd
-from .render import transition_table
-
 from .consoles import console, err_console
 from .consoles import format_option as _format_option
-from ..program.dialect import DEFAULT_DIALECT
+from .output import check_output, write_text
+from .render import transition_table
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

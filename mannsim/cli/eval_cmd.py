@@ -13,11 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import MannsimError
+from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
 from .options import backend_options as backend_options_decorator
 from .output import check_output, write_text
 from .progress import Ticker, eta_text
-from ..program.dialect import DEFAULT_DIALECT
 
 #: Off a terminal, a progress line every this many seconds by default.
 PROGRESS_EVERY = 10.0

@@ -51,7 +51,7 @@ class Ticker:
         self._live: Live | None = None
         self._previous = None
 
-    def __enter__(self) -> "Ticker":
+    def __enter__(self) -> Ticker:
         self.started = time.perf_counter()
         if self.on:
             self._live = Live(console=self.console, auto_refresh=False, transient=True)

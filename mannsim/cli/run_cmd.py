@@ -10,18 +10,18 @@ import time
 import click
 from rich.markup import escape
 
-from .consoles import console, format_option
 from ..errors import MannsimError
+from ..limits import DEFAULT_BACKEND_STEPS
 from ..machine import formats
 from ..machine.simulator import run as run_reference
-from .options import backend_options as backend_options_decorator
-from .options import input_options, load_machine
-from ..safe_text import one_line
-from .render import plain_head, tape_window
-from .run_view import LiveView, print_report
-from ..limits import DEFAULT_BACKEND_STEPS
 from ..program.compiler import DEFAULT_KEYS
 from ..program.dialect import DEFAULT_DIALECT
+from ..safe_text import one_line
+from .consoles import console, format_option
+from .options import backend_options as backend_options_decorator
+from .options import input_options, load_machine
+from .render import plain_head, tape_window
+from .run_view import LiveView, print_report
 
 REFERENCE = "reference"
 

@@ -11,11 +11,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
 from ..trace.views import MemoryNames, divergence_lines, divergence_writes, memory_names
 from .progress import eta_text
 from .render import plain_head, tape_window
-from ..program.dialect import DEFAULT_DIALECT
 
 
 class LiveView:

@@ -8,16 +8,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .consoles import console, err_console
-from ..trace import TraceIndex
+from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line, printable
-from ..trace.views import (cycle_view, cycle_writes, divergence_lines, parse_steps, plural,
-                           stats)
+from ..trace import TraceIndex
+from ..trace.views import cycle_view, cycle_writes, divergence_lines, parse_steps, plural, stats
+from .consoles import console, err_console
 from .options import input_options, load_machine
 from .output import check_output, write_text
 from .progress import Ticker
 from .render import plain_head, tape_line
-from ..program.dialect import DEFAULT_DIALECT
 
 
 def _open(path, err_console) -> TraceIndex:

@@ -5,12 +5,11 @@ import json
 import sys
 
 import click
-
 from rich.markup import escape
 
-from .consoles import console
 from ..errors import MannsimError
 from ..resources import resolve
+from .consoles import console
 from .options import input_options, load_machine
 from .output import check_output, write_text
 from .progress import Ticker
@@ -113,8 +112,10 @@ def decode(source, program, trace_path, max_steps, as_json, inputs):
     machine (or the final tape comes from --trace); the bi-tag word is read from the tape,
     and for a Turing machine the tape, head and state are read from that word. The result
     is compared with a direct run of SOURCE; exit code 0 only when they agree."""
-    from ..machine import formats, run as run_machine
-    from ..utm import compile_bitag, decode as decode_tape, load, run
+    from ..machine import formats
+    from ..machine import run as run_machine
+    from ..utm import compile_bitag, load, run
+    from ..utm import decode as decode_tape
     from ..utm.fromtm import Decoded, compile_tm
     compiled = None
     source = resolve(source)

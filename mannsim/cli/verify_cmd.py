@@ -8,14 +8,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from .consoles import console, format_option
 from ..errors import MannsimError
 from ..machine import formats
+from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
+from .consoles import console, format_option
 from .options import backend_options as backend_options_decorator
 from .output import check_output, write_text
 from .progress import Ticker
-from ..program.dialect import DEFAULT_DIALECT
 
 
 @click.command()

@@ -8,9 +8,10 @@ and U15,2's 39,065 steps for its test vector.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..errors import MachineError
 from ..limits import MAX_NAME, MAX_STATES, MAX_SYMBOLS, MAX_TABLE, MAX_TAPE_CELLS, MAX_TAPE_SPAN
@@ -220,7 +221,7 @@ class Machine:
                 f"symbols={self.symbols!r}, start={self.start!r})")
 
     # -- derived machines ----------------------------------------------------------------
-    def replace(self, **changes: Any) -> "Machine":
+    def replace(self, **changes: Any) -> Machine:
         """A copy with some fields changed (validated again)."""
         fields: dict[str, Any] = dict(
             states=self.states, symbols=self.symbols, blank=self.blank, start=self.start,
@@ -230,7 +231,7 @@ class Machine:
         fields.update(changes)
         return Machine(**fields)
 
-    def rename_symbols(self, mapping: Mapping[str, str]) -> "Machine":
+    def rename_symbols(self, mapping: Mapping[str, str]) -> Machine:
         """A copy with symbols renamed (symbols absent from ``mapping`` keep their names)."""
         def m(s: str) -> str:
             return mapping.get(s, s)
@@ -241,7 +242,7 @@ class Machine:
                          for (q, s), t in self.transitions.items()},
         )
 
-    def rename_states(self, mapping: Mapping[str, str]) -> "Machine":
+    def rename_states(self, mapping: Mapping[str, str]) -> Machine:
         def m(s: str) -> str:
             return mapping.get(s, s)
 

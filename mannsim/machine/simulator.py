@@ -6,8 +6,8 @@ none for finding no transition (see :mod:`mannsim.machine.model`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from ..errors import MachineError
 from .model import Machine, Transition

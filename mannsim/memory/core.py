@@ -41,7 +41,7 @@ class Memory(dict[str, str]):
         super().__init__(*args, **kwargs)
         self.default = default
 
-    def copy(self) -> "Memory":
+    def copy(self) -> Memory:
         return Memory(self, default=self.default)
 
 

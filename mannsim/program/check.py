@@ -28,7 +28,7 @@ every (sign, length) class (:func:`probe_heads`) passes at every head within the
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..limits import MAX_ANSWER, MAX_TAPE_SPAN
 from ..machine.model import Transition

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import tomllib
 
 from ..errors import MannsimError, read_bounded
 from ..resources import data_dirs
@@ -42,7 +43,7 @@ class Dialect:
         return self.templates[key].format(**values)
 
     @cached_property
-    def shape(self) -> "Shape":
+    def shape(self) -> Shape:
         """The instruction grammar these templates define, for reading text back."""
         from .shape import Shape
         return Shape(self.templates)

@@ -27,15 +27,15 @@ import mmap
 import os
 import struct
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from ..errors import MannsimError
 from ..limits import MAX_TAPE_SPAN, MAX_TRACE_LINE, MAX_VERIFY_STEPS
 from ..program.compiler import KEY_POLICIES
 from . import compact
 from .compact_reader import CompactReader, Prompts, _bounded, _bounded_iter, out_of_memory
-from .schema import (FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, prompt_hash)
+from .schema import FORMAT, VERSIONS, TraceError, cycle_defaults, parse_line, prompt_hash
 
 _CYCLE = b'{"t":"cycle"'
 _COMPACT_MAGIC = struct.pack("<I", compact.SKIP_MAGIC)
@@ -318,7 +318,7 @@ class TraceIndex(CompactReader):
         r = self._replay
         return r.state(cfg), r.head(cfg), r.cells(cfg)
 
-    def _replayer(self) -> "_Replay":
+    def _replayer(self) -> _Replay:
         if self._replay is None:
             m = self.machine()
             self._replay = _Replay(m)
@@ -331,7 +331,7 @@ class TraceIndex(CompactReader):
             self._front = (0, initial.copy())
         return self._replay
 
-    def _advance(self, cfg: "_Tape", steps: int) -> None:
+    def _advance(self, cfg: _Tape, steps: int) -> None:
         try:
             self.replayed_steps += self._replay.advance(cfg, steps)
         except TraceError as e:
@@ -354,7 +354,7 @@ class TraceIndex(CompactReader):
             self._status(r)
             i += 1
 
-    def _status(self, r: int) -> "str | None":
+    def _status(self, r: int) -> str | None:
         """The snapshot after ``r`` cycles: None when it is the machine's configuration, what
         is wrong with it, or ``_UNCHECKED`` when no replay has reached it yet."""
         if r in self._snap_status:
@@ -375,7 +375,7 @@ class TraceIndex(CompactReader):
         self._snap_status[r] = problem
         return problem
 
-    def continue_from(self, old: "TraceIndex") -> None:
+    def continue_from(self, old: TraceIndex) -> None:
         """Take over what ``old`` replayed (a viewer following a run re-opens the trace every
         half second): the reference machine's configurations are the machine's whatever the
         file says, so they carry over when both headers hold the same machine; each snapshot
@@ -390,7 +390,7 @@ class TraceIndex(CompactReader):
             if source is None:
                 self._checkpoints[c] = (cfg, None)
 
-    def _snapshot_config(self, r: int) -> tuple["_Tape | None", str | None]:
+    def _snapshot_config(self, r: int) -> tuple[_Tape | None, str | None]:
         """The snapshot after ``r`` cycles as a configuration, or None and what is wrong."""
         try:
             snap = self.snapshot(r)
@@ -402,7 +402,7 @@ class TraceIndex(CompactReader):
                           "the tape span cap")
         return cfg, None
 
-    def _config(self, k: int) -> tuple["_Tape", int | None]:
+    def _config(self, k: int) -> tuple[_Tape, int | None]:
         """The configuration before cycle ``k`` and the unchecked snapshot it was replayed
         from (None: from the initial configuration or a checked snapshot)."""
         if self._last is not None and self._last[0] == k:
@@ -449,7 +449,7 @@ class TraceIndex(CompactReader):
         self._last = (k, cfg, source)
         return cfg, source
 
-    def _keep(self, c: int, cfg: "_Tape", source: int | None) -> None:
+    def _keep(self, c: int, cfg: _Tape, source: int | None) -> None:
         cp = self._checkpoints
         cp[c] = (cfg.copy(), source)
         cp.move_to_end(c)
@@ -580,7 +580,7 @@ class TraceIndex(CompactReader):
         except (OSError, ValueError, AttributeError):
             pass
 
-    def __enter__(self) -> "TraceIndex":
+    def __enter__(self) -> TraceIndex:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -721,7 +721,7 @@ class _Tape:
     def __init__(self, base: int, pos: int, offset: int, tape):
         self.base, self.pos, self.offset, self.tape = base, pos, offset, tape
 
-    def copy(self) -> "_Tape":
+    def copy(self) -> _Tape:
         return _Tape(self.base, self.pos, self.offset, self.tape[:])
 
 
@@ -756,7 +756,7 @@ class _Replay:
     def _array(self, n: int):
         return bytearray(n) if self.narrow else [0] * n
 
-    def config(self, state: str, head: int, cells: dict) -> "_Tape | None":
+    def config(self, state: str, head: int, cells: dict) -> _Tape | None:
         """(state, head, cells) as a configuration; None when a name is not the machine's or a
         cell lies past the tape span cap (no run gets there)."""
         q = self.state_number.get(state)
@@ -776,7 +776,7 @@ class _Replay:
             tape[c - offset] = v
         return _Tape(q * self.k, head - offset, offset, tape)
 
-    def from_snapshot(self, snap: dict) -> "_Tape | None":
+    def from_snapshot(self, snap: dict) -> _Tape | None:
         start = snap["tape_start"]
         return self.config(snap["state"], snap["head"],
                            {start + i: sym for i, sym in enumerate(snap["tape"])})

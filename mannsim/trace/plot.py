@@ -83,7 +83,6 @@ def figure(data: SpaceTime, title: str = ""):
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.colors import ListedColormap
-
     from matplotlib.ticker import MaxNLocator
     n_sym = len(data.machine.symbols)
     image = np.array(data.rows, dtype=np.int16)

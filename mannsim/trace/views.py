@@ -7,9 +7,9 @@ from collections import Counter
 from functools import lru_cache
 
 from ..memory import CELL_KEY
+from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
 from .index import TraceIndex
-from ..program.dialect import DEFAULT_DIALECT
 
 
 def parse_steps(spec: str | None, n: int) -> range:

@@ -38,7 +38,7 @@ class Bitag:
     def halting(self) -> str:
         return self.e[-1]
 
-    def validate(self) -> "Bitag":
+    def validate(self) -> Bitag:
         names = self.a + self.e
         if not self.a or not self.e:
             raise BitagError("a bi-tag system needs at least one A and one E symbol", self.path)

@@ -49,7 +49,8 @@ from dataclasses import dataclass
 
 from ..limits import MAX_RENUMBER_EVALUATIONS
 from ..machine import Machine
-from .bitag import Bitag, BitagError, interpret, run as run_bitag
+from .bitag import Bitag, BitagError, interpret
+from .bitag import run as run_bitag
 from .encode import cost_model, profile_run
 from .sweeper import HASH, Sweeper
 
@@ -65,7 +66,7 @@ class Compiled:
     implicit_halt: str | None = None   # the state of a halt written without an F mark
     mirrored: bool = False             # compiled with left and right swapped
 
-    def run(self, max_steps: int = 10**7) -> "ChainRun":
+    def run(self, max_steps: int = 10**7) -> ChainRun:
         """Run the bi-tag system directly, counting the Turing machine's steps it performs."""
         count = [0]
 
@@ -76,7 +77,7 @@ class Compiled:
         r = run_bitag(self.system, max_steps, observe)
         return ChainRun(r.word, r.steps, count[0], r.halted)
 
-    def decode(self, word) -> "Decoded":
+    def decode(self, word) -> Decoded:
         return decode_word(self, word)
 
 
@@ -95,7 +96,7 @@ class Decoded:
     state: str | None        # the state M halted in
 
     @classmethod
-    def of_result(cls, machine: Machine, result) -> "Decoded":
+    def of_result(cls, machine: Machine, result) -> Decoded:
         """The same view of a reference run's result (a :class:`~mannsim.machine.Result`)."""
         span = list(result.cells) + [result.head]
         lo, hi = min(span), max(span)

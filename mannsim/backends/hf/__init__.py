@@ -16,13 +16,21 @@ benchmark's baseline, and the path for sliding-window models).
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..base import Completion
 from . import batch, compat
 from .lm import LM
-from .loading import (DEFAULT_MODEL, DTYPES, EMBEDDED_NAME, PRETRAINED, has_sliding_window,
-                      load_model, resolve_pretrained, set_threads)
+from .loading import (
+    DEFAULT_MODEL,
+    DTYPES,
+    EMBEDDED_NAME,
+    PRETRAINED,
+    has_sliding_window,
+    load_model,
+    resolve_pretrained,
+    set_threads,
+)
 from .lookup import PromptLookupDecoder
 from .text import Stops
 

@@ -3,7 +3,7 @@ the different ends left-padded and masked, positions explicit, one token per row
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..base import Completion
 from . import compat

@@ -1,7 +1,7 @@
 """Where a greedy answer ends: the first stop string or EOS, in text and in tokens."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class Stops:

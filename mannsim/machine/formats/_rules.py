@@ -1,8 +1,8 @@
 """Shared pieces of the rule-per-line formats (native ``.tm`` and Morphett)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ...errors import FormatError
 from ..model import L, R, S, Transition

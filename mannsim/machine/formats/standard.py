@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ...errors import FormatError
-from ..model import L, R, Machine, Transition
+from ..model import L, Machine, R, Transition
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _CELL = r"(?:[0-9][LR][A-Z]|---)"

@@ -46,7 +46,7 @@ from yaml.scanner import Scanner
 
 from ...errors import FormatError, MannsimError
 from ...limits import MAX_JOINED_TEXT, MAX_KEY_TEXT, MAX_NAME, MAX_TAPE_CELLS, MAX_YAML_NODES
-from ..model import L, R, Machine, Transition, check_size, check_tape_length, has_control
+from ..model import L, Machine, R, Transition, check_size, check_tape_length, has_control
 
 # -- YAML as js-yaml 3.6 (the version turingmachine.io loads) reads it -------------------------
 
