@@ -4,7 +4,7 @@ import random
 import time
 
 from mannsim.backends.base import Completion
-from mannsim.backends.symbolic import SymbolicBackend, answer
+from mannsim.backends.symbolic import SymbolicBackend
 
 
 class FaultyBackend(SymbolicBackend):
@@ -13,7 +13,8 @@ class FaultyBackend(SymbolicBackend):
 
     name = "faulty"
 
-    def __init__(self, fault="garbage", at=5, delay=0.0):
+    def __init__(self, fault="garbage", at=5, delay=0.0, dialect=None):
+        super().__init__(dialect=dialect)  # the run's dialect: prompts are read with its shape
         self.fault, self.at, self.delay, self.calls = fault, at, delay, 0
 
     def identity(self):
@@ -26,7 +27,7 @@ class FaultyBackend(SymbolicBackend):
             self.calls += 1
             if self.delay:
                 time.sleep(self.delay)
-            text = answer(p)
+            text = self._answer(p)
             if self.calls == self.at:
                 text = self.corrupt(p, text)
             out.append(Completion(text))
@@ -40,15 +41,14 @@ class FaultyBackend(SymbolicBackend):
             return ""
         if f == "oversized":
             return '" op="' + "A" * 10000 + '" "'
-        if f == "wrong-branch":
-            block = prompt[prompt.rfind("\nresult = ") + 1:].split("\n")
-            choices = [line[line.index('"'):] for line in block if 'result = "' in line]
-            others = [c for c in choices if c != text]
-            return others[0] if others else '" op="halt" "'
+        shape = self.shapes[0]
+        if f == "wrong-branch":  # another row of the instruction, read with the dialect's shape
+            others = sorted(shape.branches(prompt) - {text})
+            return others[0] if others else shape.answer(" op=\"halt\" ")
         if f == "write-elsewhere":
             return text[:-1] + ' boot="x" "'
         if f == "halt-early":
-            return '" op="halt" "'
+            return shape.answer(' op="halt" ')
         return f
 
 
@@ -89,6 +89,16 @@ def mannsim(*args, **kw):
     import sys
     return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
                           capture_output=True, text=True, **kw)
+
+
+def one_line_error(proc, contains: str = "", code: int = 2) -> str:
+    """Exit ``code`` (2: bad input), nothing but one error line on stderr (no traceback),
+    starting ``mannsim: error:`` and containing ``contains``; returns the line."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout[-500:], proc.stderr[-2000:])
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mannsim: error: "), proc.stderr[-2000:]
+    assert contains in lines[0], lines[0]
+    return lines[0]
 
 
 def random_machine(rng: random.Random, max_states: int = 4, max_symbols: int = 3, stay: bool = True,

@@ -14,7 +14,7 @@ from mannsim.machine import load, run
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import read_trace
 
-from conftest import PROGRAMS
+from conftest import DATA, PROGRAMS
 from helpers import FaultyBackend, run_cli
 
 DIALECT = load_dialect("schuurmans")
@@ -230,3 +230,23 @@ def test_the_live_view_follows_the_cycle_generator_to_an_exact_last_frame():
     assert out.returncode == 0, out.stderr
     assert "22 / 22 (100.0%)" in out.stdout and "checks passed" in out.stdout
     assert "bb3 on symbolic: halted" in out.stdout
+
+
+@pytest.mark.parametrize("dialect", ["compact", str(DATA / "dialects" / "table")])
+@pytest.mark.parametrize("fault", ["wrong-branch", "halt-early", "write-elsewhere"])
+def test_faults_are_injected_in_any_dialects_syntax(dialect, fault):
+    """The fault injector reads prompts with the run's dialect (a lookup table has no if-then
+    line): each fault is caught at its cycle as the divergence it is."""
+    d = load_dialect(dialect)
+    prog = compile_program(load(str(PROGRAMS / "bb3.tm")), d)
+    report = Computer(prog, FaultyBackend(fault, at=3, dialect=d)).run()
+    assert report.reason == "divergence" and report.divergence.cycle == 3
+    assert report.divergence.answer != prog.answer(*_state_read_at(prog, 3))
+
+
+def _state_read_at(prog, k):
+    from mannsim.machine import Stepper
+    st = Stepper(prog.machine)
+    for _ in range(k - 1):
+        st.step()
+    return st.state, st.read()

@@ -15,18 +15,9 @@ from mannsim.program import compile_program, load_dialect
 from mannsim.trace import TraceError, TraceIndex, read_trace
 
 from conftest import PROGRAMS
-from helpers import FaultyBackend, mannsim
+from helpers import FaultyBackend, mannsim, one_line_error
 
 DIALECT = load_dialect("schuurmans")
-
-
-def one_line_error(proc, code=2, contains=""):
-    """Exit ``code``, nothing but one error line on stderr (no traceback), containing text."""
-    assert proc.returncode == code, (proc.returncode, proc.stdout[-500:], proc.stderr[-2000:])
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("mannsim: error: "), proc.stderr[-2000:]
-    assert contains in lines[0], lines[0]
-    return lines[0]
 
 
 def symbolic_trace(tmp_path, name="bb2.tm", **kw):
@@ -58,17 +49,17 @@ def test_resume_rechecks_recorded_answers(tmp_path, answer, why):
     trace = symbolic_trace(tmp_path, max_steps=4)
     line = edit_cycle(trace, 2, answer=answer)
     out = mannsim("run", "--resume", trace)
-    err = one_line_error(out, 2, f"t.jsonl:{line}: cycle 2 is recorded as ok")
+    err = one_line_error(out, f"t.jsonl:{line}: cycle 2 is recorded as ok")
     assert why in err
 
 
 def test_resume_rechecks_the_recorded_machine_configuration_and_prompt(tmp_path):
     trace = symbolic_trace(tmp_path, max_steps=4)
     line = edit_cycle(trace, 3, head=7)
-    one_line_error(mannsim("run", "--resume", trace), 2, f":{line}: cycle 3 records state")
+    one_line_error(mannsim("run", "--resume", trace), f":{line}: cycle 3 records state")
     trace = symbolic_trace(tmp_path, max_steps=4)
     line = edit_cycle(trace, 3, prompt="0123456789abcdef")
-    one_line_error(mannsim("run", "--resume", trace), 2, f":{line}: cycle 3 names prompt")
+    one_line_error(mannsim("run", "--resume", trace), f":{line}: cycle 3 names prompt")
 
 
 def test_a_corrupt_or_reordered_record_ends_resume_naming_its_line(tmp_path):
@@ -77,13 +68,13 @@ def test_a_corrupt_or_reordered_record_ends_resume_naming_its_line(tmp_path):
     cycles = [k for k, line in enumerate(lines) if '"t":"cycle"' in line]
     garbled = lines[:cycles[2]] + ["{this is not json"] + lines[cycles[2]:]
     trace.write_text("\n".join(garbled) + "\n")
-    one_line_error(mannsim("run", "--resume", trace), 2, f"t.jsonl:{cycles[2] + 1}: unreadable")
+    one_line_error(mannsim("run", "--resume", trace), f"t.jsonl:{cycles[2] + 1}: unreadable")
     show = mannsim("trace", "show", trace)  # the lenient reader reads up to it, with a warning
     assert show.returncode == 0 and f"t.jsonl:{cycles[2] + 1}" in show.stderr
     swapped = list(lines)
     swapped[cycles[1]], swapped[cycles[2]] = swapped[cycles[2]], swapped[cycles[1]]
     trace.write_text("\n".join(swapped) + "\n")
-    one_line_error(mannsim("run", "--resume", trace), 2, "out of order")
+    one_line_error(mannsim("run", "--resume", trace), "out of order")
 
 
 def test_an_oversized_record_is_the_same_corrupt_record_for_every_reader(tmp_path):
@@ -91,7 +82,7 @@ def test_an_oversized_record_is_the_same_corrupt_record_for_every_reader(tmp_pat
     lines = trace.read_text().splitlines()
     lines.insert(3, json.dumps({"t": "prompt", "hash": "0" * 16, "text": "x" * (17 << 20)}))
     trace.write_text("\n".join(lines) + "\n")
-    one_line_error(mannsim("run", "--resume", trace), 2, "t.jsonl:4: record longer than")
+    one_line_error(mannsim("run", "--resume", trace), "t.jsonl:4: record longer than")
     ix = TraceIndex(str(trace))
     assert any("t.jsonl:4: record longer than" in w for w in ix.warnings)
     assert len(ix) == len(read_trace(str(trace)).cycles)
@@ -145,7 +136,7 @@ def test_a_trace_cannot_name_a_dialect_by_path(tmp_path):
     (tmp_path / "dialect.toml").write_text((DIALECT_DIR / "dialect.toml").read_text())
     (tmp_path / "boot.txt").write_text("")
     trace.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
-    one_line_error(mannsim("run", "--resume", trace), 2, "unknown dialect")
+    one_line_error(mannsim("run", "--resume", trace), "unknown dialect")
 
 
 DIALECT_DIR = PROGRAMS.parent / "prompts" / "schuurmans"
@@ -157,20 +148,20 @@ def test_a_dialects_boot_must_be_inside_its_folder(tmp_path):
     spec = (DIALECT_DIR / "dialect.toml").read_text().replace('boot = "boot.txt"',
                                                                'boot = "/etc/hostname"')
     (folder / "dialect.toml").write_text(spec)
-    one_line_error(mannsim("prompts", PROGRAMS / "bb2.tm", "-d", folder), 2,
+    one_line_error(mannsim("prompts", PROGRAMS / "bb2.tm", "-d", folder),
                    "inside the dialect's folder")
     (folder / "dialect.toml").write_text(spec.replace("/etc/hostname", "../../etc/hostname"))
-    one_line_error(mannsim("prompts", PROGRAMS / "bb2.tm", "-d", folder), 2,
+    one_line_error(mannsim("prompts", PROGRAMS / "bb2.tm", "-d", folder),
                    "inside the dialect's folder")
 
 
 def test_resume_takes_program_and_backend_from_the_trace(tmp_path):
     trace = symbolic_trace(tmp_path, "bb3.tm", max_steps=5)
-    one_line_error(mannsim("run", PROGRAMS / "bb2.tm", "--resume", trace), 2, "another program")
+    one_line_error(mannsim("run", PROGRAMS / "bb2.tm", "--resume", trace), "another program")
     out = mannsim("run", PROGRAMS / "bb3.tm", "--resume", trace, "--json", "--max-steps", "99")
     assert out.returncode == 0 and json.loads(out.stdout)["halted"]
     trace = symbolic_trace(tmp_path, "bb3.tm", max_steps=5)
-    one_line_error(mannsim("run", "--resume", trace, "-b", "hf"), 2, "would mix two backends")
+    one_line_error(mannsim("run", "--resume", trace, "-b", "hf"), "would mix two backends")
     out = mannsim("run", "--resume", trace, "--json")  # no -b: the trace's backend and limit
     data = json.loads(out.stdout)
     assert out.returncode == 0 and data["backend"] == "symbolic" and data["cycles"] == 5
@@ -190,7 +181,7 @@ def test_decode_trace_accepts_only_a_trace_that_rechecks(tmp_path):
     end = json.loads(lines[-1])
     forged.write_text(json.dumps(header) + "\n" + json.dumps(end) + "\n")
     one_line_error(mannsim("decode", PROGRAMS / "bitag" / "test_vector.bitag", "--trace", forged),
-                   2, "does not end halted")
+                   "does not end halted")
     m = header["program"]["machine"]
     m["rules"] = []
     m["tape"] = list("1" * 10)
@@ -198,7 +189,7 @@ def test_decode_trace_accepts_only_a_trace_that_rechecks(tmp_path):
     header["program"]["sha256"] = canonical.digest(canonical.from_data(m))
     forged.write_text(json.dumps(header) + "\n")
     one_line_error(mannsim("decode", PROGRAMS / "bitag" / "test_vector.bitag", "--trace", forged),
-                   2, "does not end halted")
+                   "does not end halted")
 
 
 # -- no traceback from any input -------------------------------------------------------------
@@ -281,7 +272,7 @@ def test_malformed_trace_fields_are_one_line_in_every_command(tmp_path, label, w
 def test_absurd_heads_are_one_line(tmp_path, head):
     f = tmp_path / "m.tm"
     f.write_text(f"head: {head}\nA 0 1 R B\nB 0 1 L A\n")
-    one_line_error(mannsim("run", f, "-b", "symbolic"), 2, "m.tm:1: ")
+    one_line_error(mannsim("run", f, "-b", "symbolic"), "m.tm:1: ")
 
 
 @pytest.mark.parametrize("command", [
@@ -297,7 +288,7 @@ def test_output_into_a_missing_or_unwritable_folder_is_one_line(tmp_path, comman
     (tmp_path / "afile").write_text("x")
     out_path = where if where.startswith("/") else str(tmp_path / where)
     args = [str(a).replace("{out}", out_path).replace("{trace}", str(trace)) for a in command]
-    one_line_error(mannsim(*args), 2, "cannot write")
+    one_line_error(mannsim(*args), "cannot write")
 
 
 # -- resources: tiny hostile files under a memory limit ---------------------------------------
@@ -340,7 +331,7 @@ def test_tiny_hostile_files_are_refused_under_a_memory_limit(tmp_path, name, arg
     the cap's one-line error (how long it takes is a benchmark: --only hostile)."""
     hostile_files(tmp_path)
     argv = [a.replace("{f}", str(tmp_path / name)).replace("{tmp}", str(tmp_path)) for a in args]
-    one_line_error(mannsim(*argv, preexec_fn=_limited, timeout=600), 2, why)
+    one_line_error(mannsim(*argv, preexec_fn=_limited, timeout=600), why)
 
 
 def test_the_span_cap_ends_a_run_before_the_key_cap():
@@ -389,7 +380,7 @@ def test_timeout_is_the_whole_requests_deadline(hostile):
     # deadline, long before the body is complete, whatever the machine's speed.
     server = hostile("trickle", delay=0.5)
     out = openai_run(server.url, "--timeout", "2", timeout=600)
-    one_line_error(out, BACKEND_FAILED, "timed out")
+    one_line_error(out, "timed out", code=BACKEND_FAILED)
     deadline = time.monotonic() + 60  # the server notices the hang-up at its next write
     while not server.trickled and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -400,14 +391,14 @@ def test_timeout_is_the_whole_requests_deadline(hostile):
 
 def test_response_bodies_are_capped(hostile):
     out = openai_run(hostile("huge").url, timeout=600)
-    one_line_error(out, BACKEND_FAILED, "larger than 1,048,576 bytes")
+    one_line_error(out, "larger than 1,048,576 bytes", code=BACKEND_FAILED)
 
 
 def test_redirects_to_another_origin_are_refused(hostile):
     target = hostile("ok")
     server = hostile("redirect", redirect_to=target.url.replace("127.0.0.1", "localhost")
                      + "/completions")
-    one_line_error(openai_run(server.url), BACKEND_FAILED, "redirected to another origin")
+    one_line_error(openai_run(server.url), "redirected to another origin", code=BACKEND_FAILED)
     assert target.bodies == []
 
 
@@ -416,7 +407,7 @@ def test_a_server_echoing_the_key_never_gets_it_shown_or_stored(hostile, tmp_pat
     server = hostile("echo_key")
     trace = tmp_path / "t.jsonl"
     out = openai_run(server.url, trace=trace, key=key)
-    one_line_error(out, BACKEND_FAILED, "HTTP 401")
+    one_line_error(out, "HTTP 401", code=BACKEND_FAILED)
     assert key not in out.stderr + out.stdout + trace.read_text() and "***" in out.stderr
 
 
@@ -459,10 +450,10 @@ def test_every_stop_string_is_sent(hostile):
 def test_a_start_state_that_does_not_exist_is_refused(tmp_path):
     tm = tmp_path / "m.tm"
     tm.write_text("start: nowhere\nA 0 1 R B\nB 0 1 L A\n")
-    one_line_error(mannsim("run", tm), 2, "m.tm:1: start state 'nowhere'")
+    one_line_error(mannsim("run", tm), "m.tm:1: start state 'nowhere'")
     mt = tmp_path / "m.morphett"
     mt.write_text("; $START_STATE: nowhere\n0 _ 1 r 1\n1 _ 1 l 0\n")
-    one_line_error(mannsim("run", mt), 2, "start state 'nowhere'")
+    one_line_error(mannsim("run", mt), "start state 'nowhere'")
 
 
 def test_max_steps_zero_means_zero_cycles():
@@ -473,8 +464,8 @@ def test_max_steps_zero_means_zero_cycles():
 
 def test_unknown_backend_options_are_refused():
     one_line_error(mannsim("run", PROGRAMS / "bb2.tm", "-b", "symbolic", "--model", "gpt-4",
-                           "--device", "cuda"), 2, "does not take --model")
-    one_line_error(mannsim("verify", PROGRAMS / "bb2.tm", "-b", "openai", "--device", "cuda"), 2,
+                           "--device", "cuda"), "does not take --model")
+    one_line_error(mannsim("verify", PROGRAMS / "bb2.tm", "-b", "openai", "--device", "cuda"),
                    "does not take --device")
 
 
@@ -493,7 +484,7 @@ def test_control_characters_in_names_never_reach_the_terminal(tmp_path, text):
     f.write_text(text)
     out = mannsim("show", f)
     assert "\x1b" not in out.stdout + out.stderr and "\x07" not in out.stdout + out.stderr
-    one_line_error(out, 2, "control characters")
+    one_line_error(out, "control characters")
 
 
 def test_error_messages_escape_control_characters(tmp_path):
@@ -510,5 +501,5 @@ def test_a_bitag_system_whose_encoding_would_be_huge_is_refused_before_it_is_bui
     f = tmp_path / "big.bitag"
     f.write_text(text)
     out = mannsim("compile", f, "-o", tmp_path / "out.tm", preexec_fn=_limited, timeout=600)
-    one_line_error(out, 2, "the encoding would take up to")
+    one_line_error(out, "the encoding would take up to")
     assert not (tmp_path / "out.tm").exists()

@@ -24,7 +24,7 @@ from mannsim.trace.compact_reader import UNMATCHED_PROMPT
 from mannsim.trace.index import _Replay
 
 from conftest import PROGRAMS
-from helpers import random_machine, run_cli
+from helpers import one_line_error, random_machine, run_cli
 
 DIALECT = load_dialect("schuurmans")
 LIMIT_BYTES = 1536 << 20  # the address-space limit of tests/test_hostile.py
@@ -41,14 +41,6 @@ def mannsim(*args, limit=None):
     return subprocess.run([sys.executable, "-m", "mannsim", *map(str, args)],
                           capture_output=True, text=True, timeout=120,
                           preexec_fn=cap if limit else None)
-
-
-def one_line_error(proc, contains=""):
-    assert proc.returncode == 2, (proc.returncode, proc.stdout[-500:], proc.stderr[-2000:])
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("mannsim: error: "), proc.stderr[-2000:]
-    assert contains in lines[0], lines[0]
-    return lines[0]
 
 
 def bb2_trace(path, name="bb2.tm", **kw):

@@ -83,7 +83,9 @@ class BlockWriter:
 
     def __init__(self, f, path: str):
         self._f, self.path = f, path
-        self._z = _zstd().ZstdCompressor(level=LEVEL)
+        # each frame carries its content's checksum (4 bytes): a damaged block fails to
+        # decompress instead of decoding into other records
+        self._z = _zstd().ZstdCompressor(level=LEVEL, write_checksum=True)
         self._meta: list[bytes] = []
         self._cycles: list[bytes] = []
         self._first = 0      # n of the first pending compact cycle

@@ -164,7 +164,7 @@ def set_threads(torch, loaded: Loaded, threads: int | str | None, device: str) -
     far more than it saves (on a 2-core machine beside other work, 200 cycles of U15,2 ran 4.5x
     slower on torch's default of all cores). Other models keep torch's default. ``"auto"`` times
     a few forward passes at one thread and at torch's default and keeps the faster."""
-    default = torch.get_num_threads()
+    default = torch_default_threads(torch)
     if threads is None:
         threads = 1 if loaded.name == EMBEDDED_NAME else default
     elif threads == "auto":
@@ -173,6 +173,17 @@ def set_threads(torch, loaded: Loaded, threads: int | str | None, device: str) -
         raise BackendError(f"--threads must be a positive number or 'auto', not {threads!r}")
     torch.set_num_threads(int(threads))
     return int(threads)
+
+
+_TORCH_DEFAULT: list[int] = []
+
+
+def torch_default_threads(torch) -> int:
+    """torch's own default number of threads: what it had when this process first asked (a
+    backend loaded earlier in the process may have changed the current setting since)."""
+    if not _TORCH_DEFAULT:
+        _TORCH_DEFAULT.append(torch.get_num_threads())
+    return _TORCH_DEFAULT[0]
 
 
 def _fastest_threads(torch, model, device: str, choices: tuple[int, ...]) -> int:
