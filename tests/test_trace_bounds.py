@@ -17,11 +17,11 @@ from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.limits import MAX_TRACE_LINE, MAX_TRACE_META
 from mannsim.machine import Machine, Stepper, load
+from mannsim.machine.blockrun import BlockRun
 from mannsim.machine.model import Transition
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import TraceError, TraceIndex, compact
 from mannsim.trace.compact_reader import UNMATCHED_PROMPT
-from mannsim.trace.index import _Replay
 
 from conftest import PROGRAMS
 from helpers import one_line_error, random_machine, run_cli
@@ -219,7 +219,7 @@ def test_the_block_replay_equals_the_stepper_from_any_configuration():
     rng = random.Random(33)
     for trial in range(400):
         m = random_machine(rng, max_states=5, max_symbols=3)
-        rp = _Replay(m)
+        rp = BlockRun(m)
         state = rng.choice(m.states)
         head = rng.randint(-300, 300)
         cells = {c: rng.choice(m.symbols) for c in range(head - rng.randint(0, 80),
@@ -236,7 +236,7 @@ def test_the_block_replay_equals_the_stepper_from_any_configuration():
 def test_the_block_replay_equals_the_stepper_on_long_runs_and_wide_machines():
     for spec in ("programs/bb5.tm", "programs/compiled/bb2.u15_2.tm", "1RB1LA_0LA0RB"):
         m = load(str(PROGRAMS.parent / spec)) if spec.startswith("programs") else load(spec)
-        rp = _Replay(m)
+        rp = BlockRun(m)
         cells = {i: s for i, s in enumerate(m.tape) if s != m.blank}
         cfg = rp.config(m.start, m.head, cells)
         for n in (200_003, 100_000):  # in two pieces, as a view replays
@@ -249,7 +249,7 @@ def test_the_block_replay_equals_the_stepper_on_long_runs_and_wide_machines():
              for i, s in enumerate(symbols)}
     table |= {("B", s): Transition(symbols[(i * 11) % 300], -1, "A") for i, s in enumerate(symbols)}
     m = Machine(states=["A", "B"], symbols=symbols, blank="_", start="A", transitions=table)
-    rp = _Replay(m)
+    rp = BlockRun(m)
     assert not rp.narrow
     cfg = rp.config("A", 0, {})
     rp.advance(cfg, 50_000)
