@@ -23,7 +23,7 @@ from mannsim.program import compile_program, load_dialect
 from mannsim.trace import TraceError, TraceIndex, compact
 from mannsim.trace.compact_reader import UNMATCHED_PROMPT
 
-from conftest import PROGRAMS
+from conftest import DATA, PROGRAMS
 from helpers import one_line_error, random_machine, run_cli
 
 DIALECT = load_dialect("schuurmans")
@@ -427,3 +427,16 @@ def test_trace_show_marks_a_record_that_disagrees_and_never_checks_it(clean, tmp
     clean_out = run_cli(["trace", "show", str(clean), "--steps", "1:3"]).stdout
     assert [line.split()[0] for line in clean_out.splitlines()
             if line[:1] in "✓!?✗" and line.split()[1] in "123"] == ["✓", "✓", "✓"]
+
+
+def test_a_trace_of_a_dialect_mannsim_does_not_ship_is_shown_unchecked(tmp_path):
+    """Its answers cannot be re-applied (the dialect is not a shipped one): `trace show` marks
+    every cycle ? with an 'unchecked' line, never ✓."""
+    from conftest import DATA
+    trace = tmp_path / "t.jsonl"
+    run_cli(["run", "bb2", "-b", "symbolic", "-d", DATA / "dialects" / "table", "--trace", trace],
+            check=True)
+    out = run_cli(["trace", "show", trace, "--steps", "1:3"])
+    marks = [line.split()[0] for line in out.stdout.splitlines() if line[:1] in "✓!?✗"]
+    assert marks == ["?", "?", "?"]
+    assert out.stdout.count("unchecked: the trace's dialect is not a shipped one") == 3
