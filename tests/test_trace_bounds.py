@@ -432,7 +432,6 @@ def test_trace_show_marks_a_record_that_disagrees_and_never_checks_it(clean, tmp
 def test_a_trace_of_a_dialect_mannsim_does_not_ship_is_shown_unchecked(tmp_path):
     """Its answers cannot be re-applied (the dialect is not a shipped one): `trace show` marks
     every cycle ? with an 'unchecked' line, never ✓."""
-    from conftest import DATA
     trace = tmp_path / "t.jsonl"
     run_cli(["run", "bb2", "-b", "symbolic", "-d", DATA / "dialects" / "table", "--trace", trace],
             check=True)
