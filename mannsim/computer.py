@@ -160,18 +160,6 @@ class Computer:
             self.memo[prompt] = completion
         return completion
 
-    def _writes_summary(self, assigns, t=None) -> list:
-        out = []
-        for label, value in assigns:
-            if len(value) > 80:
-                # the reference machine's next state when op holds its text (states with
-                # identical instructions share one text), else the first state with it
-                q = (t.next if t is not None and value == self.program.texts[t.next]
-                     else self.program.state_of_text.get(value))
-                value = f"<instruction {self.program.keys[q]}>" if q else value[:80] + "…"
-            out.append([label, value])
-        return out
-
     def step(self) -> Divergence | None:
         """One read -> compute -> write cycle, checked. Returns a divergence or None."""
         st = self.stepper
@@ -230,7 +218,8 @@ class Computer:
         problem, applied = apply_checked(self.program, mem, t, self.stepper.state, head, answer)
         if applied is not None:
             assigns, updates = applied
-            parsed = {"writes": self._writes_summary(assigns, t), "updates": updates}
+            parsed = {"writes": self.program.writes_record(assigns, t and t.next),
+                      "updates": updates}
         return t, problem, answer, parsed
 
     def _diverge(self, n, reason, state, head, read, prompt, answer, parsed, t=None) -> Divergence:

@@ -492,3 +492,7 @@ def test_a_raw_trace_names_the_next_state_by_the_reference_machine(tmp_path):
     Computer(prog, load_backend("symbolic"), max_steps=3, trace=str(trace)).run()
     ops = [dict(r["writes"])["op"] for r in read_trace(str(trace)).cycles]
     assert ops == [f"<instruction {prog.keys[q]}>" for q in ("B", "C", "C")]
+    # and a view, which derives the writes again from the answer, agrees with the record
+    from mannsim.trace import TraceIndex
+    with TraceIndex(str(trace)) as ix:
+        assert all(ix.checked(k)["verified"] for k in range(1, len(ix) + 1)) and not ix.warnings

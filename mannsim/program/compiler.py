@@ -174,6 +174,21 @@ class Program:
         else:
             memory["op"] = self.texts[state]
 
+    def writes_record(self, assigns: list[tuple[str, str]],
+                      next_state: str | None = None) -> list[list[str]]:
+        """A cycle's assignments as a trace records them: a value longer than 80 characters is
+        the instruction it is (``<instruction KEY>``; ``next_state``, the reference machine's,
+        names it when its text is the value, since states with identical instructions share
+        one text), or its first 80 characters."""
+        out = []
+        for label, value in assigns:
+            if len(value) > 80:
+                q = (next_state if next_state is not None and value == self.texts[next_state]
+                     else self.state_of_text.get(value))
+                value = f"<instruction {self.keys[q]}>" if q else value[:80] + "…"
+            out.append([label, value])
+        return out
+
     def state_of(self, memory: Memory) -> str | None:
         """The state a MEMORY is in (``None`` if ``op`` is no instruction of this program)."""
         op = memory.get("op", "")

@@ -563,7 +563,7 @@ class TraceIndex(CompactReader):
             problem, applied = apply_checked(prog, mem, t, state if t is None else t.next, head,
                                              answer)
             if applied is not None:
-                writes = _writes_summary(prog, applied[0])
+                writes = prog.writes_record(applied[0], t and t.next)
                 updates = [[label, d] for label, d in applied[1]]
         if rec["check"] == "ok" and problem is not None:
             problems.append(f"cycle {k} is recorded as ok, but its answer fails the live check: "
@@ -692,18 +692,6 @@ def _short(value, limit: int = 40) -> str:
 def _pairs(value) -> list:
     """A record's writes or updates as a list of [label, value] lists (anything else as is)."""
     return [list(p) if isinstance(p, (list, tuple)) else p for p in value]
-
-
-def _writes_summary(prog, assigns) -> list:
-    """A cycle's assignments as a run records them (``Computer._writes_summary``): a value
-    longer than 80 characters is the instruction it is, or its first 80 characters."""
-    out = []
-    for label, value in assigns:
-        if len(value) > 80:
-            q = prog.state_of_text.get(value)
-            value = f"<instruction {prog.keys[q]}>" if q else value[:80] + "…"
-        out.append([label, value])
-    return out
 
 
 def _past_span(cell: int) -> TraceError:
