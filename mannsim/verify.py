@@ -243,9 +243,11 @@ class CompilationMismatch(CertificateError):
     """A certificate made under other settings than the ones this check compiles with."""
 
 
-def _bind(program: Program, report: dict, path: str | None) -> None:
+def _bind(program: Program, report: dict, path: str | None) -> dict:
     """The certificate must be for the compilation ``program`` is: the one ``run`` and
-    ``verify`` make with the same options. Each difference is refused naming its field."""
+    ``verify`` make with the same options. Each difference is refused naming its field.
+    Returns ``program``'s compilation (:func:`compilation`)."""
+    now = compilation(program)
     def refuse(field: str, recorded, now, how: str) -> None:
         raise CompilationMismatch(
             f"field {field}: the certificate was made with {one_line(str(recorded), 60)}, this "
@@ -264,8 +266,8 @@ def _bind(program: Program, report: dict, path: str | None) -> None:
                f"pass -d {one_line(str(report['dialect'].get('name')), 40)} if it is that "
                "dialect's current version")
     if report["version"] < 3:
-        return
-    recorded, now = report["compilation"], compilation(program)
+        return now
+    recorded = report["compilation"]
     for field, how in (("keys", "pass --keys"), ("dialect_sha256", "pass -d"),
                        ("boot_sha256", "the dialect's boot differs"),
                        ("memory_sha256", "the compiled MEMORY differs: another mannsim "
@@ -276,6 +278,7 @@ def _bind(program: Program, report: dict, path: str | None) -> None:
             refuse(f"compilation.{field}", recorded[field], now[field], how)
     if report.get("checked_at_heads") != list(PROBE_HEADS):
         refuse("checked_at_heads", "other probe heads", "these", "another mannsim")
+    return now
 
 
 def audit(program: Program, report: dict, path: str | None = None) -> dict:
@@ -287,7 +290,7 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
     A version-2 certificate is re-checked under the current rules: a case whose verdict
     changes is listed in ``changed`` rather than refused (the rules changed, not the record),
     and it recorded no truncation, which the summary says (``truncation_recorded``)."""
-    _bind(program, report, path)
+    proved = _bind(program, report, path)
     old = report["version"] < 3
     cases = {(tuple(c.states), tuple(c.symbols)): c for c in program.cases()}
     seen = set()
@@ -320,7 +323,7 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
             passed, len(cases), verdict):
         raise CertificateError("the totals or the verdict do not match the cases", path)
     return {"cases": len(cases), "passed": passed, "verdict": verdict,
-            "backend": report["backend"], "compilation": compilation(program),
+            "backend": report["backend"], "compilation": proved,
             "version": report["version"], "changed": changed, "truncation_recorded": not old}
 
 
