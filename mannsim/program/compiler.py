@@ -22,6 +22,9 @@ _REGISTER = re.compile(r"[A-Za-z][A-Za-z0-9]?", re.ASCII)
 #: safe key, ``s0``, ``s1``, … for unsafe symbols (what traces and certificates before
 #: register keys used).
 KEY_POLICIES = ("registers", "names")
+#: A written value longer than this is recorded by the instruction it is, or cut to it
+#: (:meth:`Program.writes_record`); views read the records back with it.
+RECORD_CUT = 80
 #: The key policy run, verify and eval compile with unless told otherwise.
 DEFAULT_KEYS = "registers"
 #: Codes for symbols that cannot stand in a prompt (``$``, ``=``, a space, …) under
@@ -182,10 +185,10 @@ class Program:
         one text), or its first 80 characters."""
         out = []
         for label, value in assigns:
-            if len(value) > 80:
+            if len(value) > RECORD_CUT:
                 q = (next_state if next_state is not None and value == self.texts[next_state]
                      else self.state_of_text.get(value))
-                value = f"<instruction {self.keys[q]}>" if q else value[:80] + "…"
+                value = f"<instruction {self.keys[q]}>" if q else value[:RECORD_CUT] + "…"
             out.append([label, value])
         return out
 

@@ -7,6 +7,7 @@ from collections import Counter
 from functools import lru_cache
 
 from ..memory import CELL_KEY
+from ..program.compiler import RECORD_CUT
 from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
 from .index import TraceIndex
@@ -97,8 +98,9 @@ _SUMMARY = re.compile(r"<instruction (.+)>", re.DOTALL)
 _INTEGER = re.compile(r"-?[0-9]{1,18}", re.ASCII)
 #: Values at most this long are shown (quoted when needed); longer ones by their length.
 _SHORT = 24
-#: What ``computer`` keeps of a long value that is no instruction: 80 characters and an ellipsis.
-_CUT = 80
+#: What a record keeps of a long value that is no instruction: its first characters and an
+#: ellipsis (``Program.writes_record``).
+_CUT = RECORD_CUT
 
 
 class MemoryNames:
