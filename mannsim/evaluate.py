@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from . import __version__
-from .backends.base import Completion, complete_all
+from .backends.base import Completion, complete_all, thread_safe
 from .errors import MannsimError, read_bounded
 from .limits import MAX_FILE_BYTES
 from .machine import Machine
@@ -285,7 +285,7 @@ def check_concurrency(backend, concurrency: int, name: str | None = None) -> Non
     """Refuse ``concurrency`` > 1 for a backend (an instance or its class) that does not
     declare ``thread_safe = True`` (as :func:`mannsim.backends.base.thread_safe` reads it):
     its ``complete`` would be called from several threads."""
-    if concurrency > 1 and getattr(backend, "thread_safe", False) is not True:
+    if concurrency > 1 and not thread_safe(backend):
         who = name or getattr(backend, "name", type(backend).__name__)
         raise MannsimError(f"backend {one_line(who, 40)!r} is not thread-safe: --concurrency "
                            f"{concurrency} would call it from several threads (use --concurrency "
