@@ -439,3 +439,22 @@ def test_a_trace_of_a_dialect_mannsim_does_not_ship_is_shown_unchecked(tmp_path)
     marks = [line.split()[0] for line in out.stdout.splitlines() if line[:1] in "✓!?✗"]
     assert marks == ["?", "?", "?"]
     assert out.stdout.count("unchecked: the trace's dialect is not a shipped one") == 3
+
+
+def test_the_checkpoints_cell_count_is_kept_exactly(tmp_path, monkeypatch):
+    """The reader keeps a running count of the cells its checkpoints hold (the cap on them);
+    after random jumps, evictions and a hand-over to a fresh index it equals the real sum."""
+    import random as rnd
+
+    import mannsim.trace.index as index
+    monkeypatch.setattr(index, "CHECKPOINTS", 5)
+    trace = bb2_trace(tmp_path / "t.jsonl", name="bb5.tm", max_steps=6000)
+    rng = rnd.Random(3)
+    with TraceIndex(str(trace)) as ix, TraceIndex(str(trace)) as fresh:
+        for _ in range(60):
+            ix.config_before(rng.randint(1, len(ix)))
+            real = sum(len(t.tape) for t, _ in ix._checkpoints.values())
+            assert ix._checkpoint_cells == real and len(ix._checkpoints) <= 5
+        fresh.continue_from(ix)
+        fresh.config_before(len(fresh))
+        assert fresh._checkpoint_cells == sum(len(t.tape) for t, _ in fresh._checkpoints.values())

@@ -110,6 +110,7 @@ class TraceIndex(CompactReader):
         self._ref_digest: dict[int, bytes] = {}
         self._usable_snaps = self._snapshots_to_use()
         self._checkpoints: OrderedDict[int, tuple[BlockTape, int | None]] = OrderedDict()
+        self._checkpoint_cells = 0  # the tape cells the checkpoints hold together
         self._last: tuple[int, BlockTape, int | None] | None = None
         #: reference-machine steps replayed so far (snapshot checks included)
         self.replayed_steps = 0
@@ -390,6 +391,7 @@ class TraceIndex(CompactReader):
         for c, (cfg, source) in old._checkpoints.items():
             if source is None:
                 self._checkpoints[c] = (cfg, None)
+                self._checkpoint_cells += len(cfg.tape)
 
     def _snapshot_config(self, r: int) -> tuple[BlockTape | None, str | None]:
         """The snapshot after ``r`` cycles as a configuration, or None and what is wrong."""
@@ -452,12 +454,14 @@ class TraceIndex(CompactReader):
 
     def _keep(self, c: int, cfg: BlockTape, source: int | None) -> None:
         cp = self._checkpoints
+        if c in cp:
+            self._checkpoint_cells -= len(cp[c][0].tape)
         cp[c] = (cfg.copy(), source)
         cp.move_to_end(c)
-        cells = sum(len(t.tape) for t, _ in cp.values())
-        while len(cp) > CHECKPOINTS or (cells > CHECKPOINT_CELLS and len(cp) > 1):
+        self._checkpoint_cells += len(cfg.tape)
+        while len(cp) > CHECKPOINTS or (self._checkpoint_cells > CHECKPOINT_CELLS and len(cp) > 1):
             _, (old, _) = cp.popitem(last=False)
-            cells -= len(old.tape)
+            self._checkpoint_cells -= len(old.tape)
 
     @_bounded
     def checked(self, k: int) -> dict:
