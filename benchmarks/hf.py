@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 from mannsim.backends import load_backend
-from mannsim.backends.symbolic import answer
 from mannsim.machine import load
 from mannsim.memory import Renderer, apply_answer
 from mannsim.program import compile_program, load_dialect
 
 ROOT = Path(__file__).resolve().parent.parent
+answer = load_dialect("schuurmans").shape.evaluate  # the symbolic CPU's answer
 
 
 def run_prompts(n: int) -> list[str]:

@@ -33,6 +33,7 @@ if TARGET == "ztrace":
 if TARGET in ("report", "cycle", "resume", "trace", "ztrace"):
     from pathlib import Path
 
+    from mannsim import replay
     from mannsim.backends.base import Completion
     from mannsim.computer import Computer
     from mannsim.machine import run as run_machine
@@ -67,7 +68,7 @@ if TARGET in ("report", "cycle", "resume", "trace", "ztrace"):
     if TARGET == "ztrace":  # the header block of a real compact trace
         from mannsim.backends.symbolic import SymbolicBackend
         from mannsim.trace import compact
-        Computer(BB2, SymbolicBackend(), trace=TRACE).run()
+        Computer(BB2, SymbolicBackend(dialect=load_dialect("schuurmans")), trace=TRACE).run()
         with open(TRACE, "rb") as f:
             whole = f.read()
         HEADER = whole[:compact.scan_blocks(whole, TRACE, [])[1].offset]
@@ -105,7 +106,7 @@ def one_resume(data: bytes) -> None:
     with open(TRACE, "wb") as f:
         f.write(HEADER + data)
     try:
-        Computer.replayed(TRACE)
+        replay.replayed(TRACE)
     except MannsimError as e:
         assert "\n" not in str(e)
     t = TraceIndex(TRACE)

@@ -9,140 +9,82 @@ where they should not are divergences, never crashes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator
+from typing import Any
 
-from . import __version__
-from .backends.base import MAX_ANSWER, Backend, Completion, complete_all
+from .backends.base import Backend, Completion, complete_all
 from .errors import MannsimError
-from .limits import DEFAULT_BACKEND_STEPS, MAX_TAPE_SPAN
-from .machine import Stepper, canonical
+from .limits import DEFAULT_BACKEND_STEPS, MAX_ANSWER, MAX_MEMO, MAX_TAPE_SPAN
+from .machine import Stepper
 from .memory import Memory, MemoryError_, Renderer
 from .program import HALT, Program
 from .program.check import answer_problem, apply_checked
+from .run_state import RunReport, RunState, header_of, snapshot_of
 from .trace import TraceError, TraceWriter, prompt_hash
-from .trace.compact import SNAP_EVERY
+from .trace.header import Header
+from .trace.records import Cycle, Divergence, End, Snapshot, Updates, Writes
 
-
-@dataclass
-class Divergence:
-    cycle: int
-    reason: str
-    expected: dict
-    actual: dict
-    prompt: str
-    answer: str
-    parsed: dict
-
-    def as_dict(self) -> dict:
-        return {"cycle": self.cycle, "reason": self.reason, "expected": self.expected,
-                "actual": self.actual, "prompt": self.prompt, "answer": self.answer,
-                "parsed": self.parsed}
-
-
-@dataclass
-class RunReport:
-    reason: str                      # halt | max_steps | divergence | interrupted | error
-    cycles: int
-    steps: int                       # reference steps taken
-    state: str | None
-    head: int | None
-    cells: dict[int, str]
-    elapsed: float
-    checks: int                      # cycles checked against the reference and found equal
-    divergence: Divergence | None = None
-    error: str | None = None
-    model_seconds: float = 0.0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cached: int = 0
-    resumed_from: int = 0
-    notes: tuple[str, ...] = ()
-
-    @property
-    def halted(self) -> bool:
-        return self.reason == "halt"
-
-    @property
-    def diverged(self) -> bool:
-        return self.divergence is not None
-
-    def as_dict(self, machine) -> dict:
-        """The report as ``run --json`` prints it (``machine`` spells the tape)."""
-        tape, start = machine.span_text(self.cells)
-        d = self.divergence
-        return {
-            "steps": self.steps, "cycles": self.cycles, "halted": self.halted,
-            "reason": self.reason, "final_state": self.state, "head": self.head,
-            "tape": tape, "tape_start": start, "nonblank": len(self.cells),
-            "checks": self.checks, "diverged": d is not None,
-            "divergence_step": d.cycle if d else None, "divergence": d.as_dict() if d else None,
-            "cached": self.cached, "seconds": round(self.elapsed, 6), "error": self.error,
-            "resumed_from": self.resumed_from,
-        }
+__all__ = ["Computer", "Divergence", "RunReport", "RunState"]
 
 
 class Computer:
     """Runs a :class:`Program` on a backend, in lockstep with the reference machine."""
 
-    def __init__(self, program: Program, backend: Backend, *, max_steps: int = DEFAULT_BACKEND_STEPS,
-                 trace: str | None = None, memo: bool = False,
-                 progress: Callable[[Computer], None] | None = None):
+    def __init__(self, program: Program, backend: Backend, *,
+                 max_steps: int = DEFAULT_BACKEND_STEPS, trace: str | None = None,
+                 memo: bool = False, progress: Callable[[Computer], None] | None = None,
+                 start: RunState | None = None, writer: TraceWriter | None = None):
+        """A run of ``program`` on ``backend``: a new one writing a new trace at ``trace``, or
+        one going on from ``start`` (a state a replay rebuilt) with ``writer`` (the reopened
+        trace)."""
         self.program = program
         self.backend = backend
         self.max_steps = max_steps
         self.trace_path = trace
-        self.memo = {} if memo else None
+        self.memo: dict[str, Completion] | None = {} if memo else None
         self.progress = progress
-        self.memory: Memory = program.initial_memory()
+        state = start or RunState.initial(program)
+        self.memory: Memory = state.memory
+        self.stepper: Stepper = state.stepper
+        self.cycle = state.cycle
+        self.checks = state.checks
+        self.resumed_from = state.resumed_from
+        self.notes: list[str] = list(state.notes)
         self.render = Renderer(self.memory)
-        self.stepper = Stepper(program.machine)
-        self.cycle = 0               # cycles done (checked or diverged)
         self.result: RunReport | None = None
         self.failure: MannsimError | None = None  # the error that stopped the run, if any
         self.divergence: Divergence | None = None
-        self.checks = 0
         self.model_seconds = 0.0
         self.tokens_in = self.tokens_out = self.cached = 0
-        self.resumed_from = 0
-        #: what a resume found worth saying (a verdict the current rules changed)
-        self.notes: list[str] = []
         self.finished = False
-        self._writer: TraceWriter | None = None
+        self._writer = writer
+        self._new_trace = writer is None and trace is not None
         self._prompt_hash: dict[str, str] = {}
         self.started = time.perf_counter()
 
     # -- trace -------------------------------------------------------------------------
-    def header(self) -> dict:
-        machine = self.program.machine
-        return {
-            "mannsim": __version__,
-            "program": {"name": machine.name, "path": machine.path,
-                        "sha256": canonical.digest(machine), "machine": canonical.to_data(machine),
-                        "keys": self.program.key_policy},
-            "dialect": {"name": self.program.dialect.name, "sha256": self.program.dialect.digest},
-            "backend": self.backend.identity(),
-            "settings": {"max_steps": self.max_steps, "memo": self.memo is not None},
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
+    def header(self) -> Header:
+        """The trace header of this run: its provenance and settings."""
+        return header_of(self.program, self.backend.identity(),
+                         {"max_steps": self.max_steps, "memo": self.memo is not None})
 
-    def _open_trace(self, append: bool = False) -> None:
-        if self.trace_path and self._writer is None:
-            self._writer = TraceWriter(self.trace_path, None if append else self.header(),
-                                       append=append)
+    def _open_trace(self) -> None:
+        if self._new_trace and self._writer is None and self.trace_path:
+            self._writer = TraceWriter(self.trace_path, self.header())
+            self._new_trace = False
 
-    def _digest(self, prompt: str) -> str:
+    def digest(self, prompt: str) -> str:
         """The prompt's trace hash, cached (a run has few distinct prompts)."""
         digest = self._prompt_hash.get(prompt)
         if digest is None:
             digest = prompt_hash(prompt)
-            if len(self._prompt_hash) < 65536:
+            if len(self._prompt_hash) < MAX_MEMO:
                 self._prompt_hash[prompt] = digest
         return digest
 
     def _hash_prompt(self, prompt: str) -> str:
         """The prompt's hash, its text written to the trace the first time."""
-        digest = self._digest(prompt)
+        digest = self.digest(prompt)
         if self._writer is not None and not self._writer.knows_prompt(digest):
             self._writer.add_prompt(digest, prompt)
         return digest
@@ -156,12 +98,13 @@ class Computer:
                 # no model call: no latency and no tokens (the first call counted them)
                 return Completion(hit.text, 0, 0, 0.0, cached=True)
         completion = complete_all(self.backend, [prompt])[0]
-        if self.memo is not None and len(self.memo) < 1 << 16:
+        if self.memo is not None and len(self.memo) < MAX_MEMO:
             self.memo[prompt] = completion
         return completion
 
-    def step(self) -> Divergence | None:
-        """One read -> compute -> write cycle, checked. Returns a divergence or None."""
+    def step(self) -> Cycle:
+        """One read -> compute -> write cycle, checked and written to the trace; its record.
+        A cycle that diverged (``not ok``) leaves its report in :attr:`divergence`."""
         st = self.stepper
         state, head, read = st.state, st.head, st.read()
         self.cycle += 1
@@ -169,60 +112,56 @@ class Computer:
         try:
             prompt = self.render(self.memory["op"])
         except MemoryError_ as e:
-            return self._diverge(n, f"read substitution failed: {e}", state, head, read,
-                                 self.memory["op"], "", {})
+            op = self.memory["op"]
+            self.divergence = self._diverge(n, f"read substitution failed: {e}", state, head,
+                                            read, op, "", {})
+            return Cycle(n, state, head, read, self.digest(op), "", (), (), False)
         completion = self._ask(prompt)
         self.model_seconds += completion.latency
         self.tokens_in += completion.tokens_in
         self.tokens_out += completion.tokens_out
-        t, problem, answer, parsed = self._execute(head, completion.text, completion.truncated)
+        t, problem, answer, writes, updates = self._execute(head, completion.text,
+                                                            completion.truncated)
+        rec = Cycle(n, state, head, read, self._hash_prompt(prompt),
+                    answer, writes or (), updates, problem is None,
+                    round(completion.latency * 1000, 3), completion.tokens_in,
+                    completion.tokens_out, completion.cached,
+                    completion.truncated or len(completion.text) > MAX_ANSWER)
         if self._writer is not None:
-            self._writer.write({
-                "t": "cycle", "n": n, "state": state, "head": head, "read": read,
-                "prompt": self._hash_prompt(prompt), "answer": answer,
-                "writes": parsed.get("writes", []), "updates": parsed.get("updates", []),
-                "check": "diverged" if problem else "ok",
-                "ms": round(completion.latency * 1000, 3), "tin": completion.tokens_in,
-                "tout": completion.tokens_out, "cached": completion.cached,
-                # the answer was cut at the token limit, or is stored cut at MAX_ANSWER: a
-                # replay must reject it as the run did, whatever its text
-                **({"cut": True} if completion.truncated or len(completion.text) > MAX_ANSWER
-                   else {}),
-            })
+            self._writer.cycle(rec, self._snapshot)
         if problem:
-            return self._diverge(n, problem, state, head, read, prompt, answer, parsed, t)
-        self.checks += 1
-        if self._writer is not None and self._writer.compact and n % SNAP_EVERY == 0:
-            self._writer.write(self._snapshot())
-        return None
+            parsed = {} if writes is None else {"writes": [list(w) for w in writes],
+                                                 "updates": [list(u) for u in updates]}
+            self.divergence = self._diverge(n, problem, state, head, read, prompt, answer,
+                                            parsed, t)
+        else:
+            self.checks += 1
+        return rec
 
-    def _snapshot(self) -> dict:
-        """The machine after this cycle, for a compact trace (views open any cycle from the
-        nearest snapshot; a resume checks each one)."""
-        st = self.stepper
-        cells = st.cells
-        lo, hi = (min(cells), max(cells)) if cells else (st.head, st.head)
-        blank = self.program.machine.blank
-        return {"t": "snap", "cycles": self.cycle, "state": st.state, "head": st.head,
-                "tape": [cells.get(c, blank) for c in range(lo, hi + 1)], "tape_start": lo}
+    def _snapshot(self) -> Snapshot:
+        """The machine now, for a compact trace's snapshot."""
+        return snapshot_of(self.program.machine, self.stepper, self.cycle)
 
-    def _execute(self, head: int, answer: str, truncated: bool = False):
+    def _execute(self, head: int, answer: str, truncated: bool = False
+                 ) -> tuple[Any, str | None, str, Writes | None, Updates]:
         """The write half of a cycle, checked: step the reference machine, apply ``answer``
-        under the caps, compare. Returns (transition, problem or None, answer, parsed)."""
-        mem = self.memory
+        under the caps, compare. Returns (transition, problem or None, answer, writes (None:
+        not applied), updates)."""
         t = self.stepper.step()
-        parsed: dict = {}
         problem = answer_problem(answer, truncated)
         if problem:
-            return t, problem, answer[:MAX_ANSWER], parsed
-        problem, applied = apply_checked(self.program, mem, t, self.stepper.state, head, answer)
-        if applied is not None:
-            assigns, updates = applied
-            parsed = {"writes": self.program.writes_record(assigns, t and t.next),
-                      "updates": updates}
-        return t, problem, answer, parsed
+            return t, problem, answer[:MAX_ANSWER], None, ()
+        problem, applied = apply_checked(self.program, self.memory, t, self.stepper.state, head,
+                                         answer)
+        if applied is None:
+            return t, problem, answer, None, ()
+        assigns, updates = applied
+        next_state = None if t is None else t.next
+        writes = tuple((k, v) for k, v in self.program.writes_record(assigns, next_state))
+        return t, problem, answer, writes, tuple(updates)
 
-    def _diverge(self, n, reason, state, head, read, prompt, answer, parsed, t=None) -> Divergence:
+    def _diverge(self, n: int, reason: str, state: str, head: int, read: str, prompt: str,
+                 answer: str, parsed: dict[str, Any], t: Any = None) -> Divergence:
         prog, mem, st = self.program, self.memory, self.stepper
         expected = {"state": st.state, "head": st.head, "answer": prog.answer(state, read),
                     "written": None if t is None else t.write}
@@ -235,25 +174,25 @@ class Computer:
                                                 mem.get(str(head), mem.default))}
         div = Divergence(n, reason, expected, actual, prompt, answer, parsed)
         if self._writer is not None:
-            self._writer.write({"t": "divergence", **div.as_dict()})
+            self._writer.divergence(div)
         return div
 
     # -- the loop -----------------------------------------------------------------------
-    def cycles(self, *, append: bool = False) -> Iterator[int]:
+    def cycles(self) -> Generator[Cycle, None, None]:
         """The run, one checked cycle at a time: the primitive every driver consumes (the CLI's
         plain and live runs, the viewer's worker thread, tests).
 
-        Yields each cycle's number once it is checked and written to the trace; between two
+        Yields each cycle's record once it is checked and written to the trace; between two
         yields the computer's fields (``stepper``, ``memory``, ``cycle``, ``checks``...) are
         that cycle's. The run ends by itself at the halt, at ``max_steps``, at a divergence
         (its cycle is yielded, then the run stops) or an error; a consumer that stops early
         (``break`` or ``close()``) or a Ctrl-C ends it as ``interrupted``. Either way the trace
         is finished (its end record written) and :attr:`result` holds the :class:`RunReport`.
         """
-        self._open_trace(append)
-        reason, divergence, error = "max_steps", None, None
+        reason, error = "max_steps", None
         self.started = time.perf_counter()
         try:
+            self._open_trace()
             while True:
                 if self.memory.get("op") == HALT:
                     reason = "halt"
@@ -263,13 +202,12 @@ class Computer:
                 if abs(self.stepper.head) > MAX_TAPE_SPAN:
                     raise MannsimError(f"the head reached cell {self.stepper.head:,}: past the "
                                        f"tape span cap of {MAX_TAPE_SPAN:,} cells from cell 0")
-                divergence = self.step()
-                if divergence is not None:
+                rec = self.step()
+                if not rec.ok:
                     reason = "divergence"
-                    self.divergence = divergence
-                    yield self.cycle
+                    yield rec
                     break
-                yield self.cycle
+                yield rec
         except (GeneratorExit, KeyboardInterrupt):
             if reason != "divergence":  # stopping at the divergence's own cycle keeps it
                 reason = "interrupted"
@@ -280,14 +218,14 @@ class Computer:
             reason, error = "error", str(e)
             self.failure = e  # the CLI re-raises it: its class decides the exit code
         finally:
-            self.result = self.report(reason, divergence, error)
+            self.result = self.report(reason, self.divergence, error)
             self.finished = True
             self._finish(self.result)
 
-    def run(self, *, append: bool = False) -> RunReport:
+    def run(self) -> RunReport:
         """Drive :meth:`cycles` to the end, calling ``progress(self)`` after every cycle (it
         throttles itself; ``self.finished`` marks the last, exact call)."""
-        run = self.cycles(append=append)
+        run = self.cycles()
         try:
             for _ in run:
                 if self.progress is not None:
@@ -299,9 +237,11 @@ class Computer:
                 self.progress(self)  # the final frame: exact
         except KeyboardInterrupt:
             pass
+        assert self.result is not None
         return self.result
 
-    def report(self, reason, divergence=None, error=None) -> RunReport:
+    def report(self, reason: str, divergence: Divergence | None = None,
+               error: str | None = None) -> RunReport:
         state, head, cells = self.program.decode(self.memory)
         st = self.stepper
         if divergence is None and state is not None and (
@@ -321,37 +261,9 @@ class Computer:
             return
         tape, start = self.program.machine.span_text(report.cells)
         try:
-            self._writer.write({"t": "end", "reason": report.reason, "cycles": report.cycles,
-                                "steps": report.steps, "state": report.state, "head": report.head,
-                                "tape": tape, "tape_start": start,
-                                "error": report.error})
+            self._writer.end(End(report.reason, report.cycles, report.steps, report.state,
+                                 report.head, tape, start, report.error))
         except TraceError:
             pass
         self._writer.close()
         self._writer = None
-
-    # -- resume -------------------------------------------------------------------------
-    @classmethod
-    def resume(cls, trace_path: str, backend: Backend, *, max_steps: int | None = None,
-               memo: bool = False, progress=None, dialect=None, machine=None) -> Computer:
-        """Rebuild a run from its trace and re-check it (:meth:`replayed`), then go on
-        appending after the last valid record with the same backend."""
-        comp = cls.replayed(trace_path, backend, max_steps=max_steps, memo=memo,
-                            progress=progress, dialect=dialect, machine=machine)
-        comp._writer = TraceWriter(trace_path, None, append=True, keep=comp._keep_bytes)
-        comp._writer._prompts.update(comp._trace_prompts)
-        for k, case in comp._trace_cases.items():
-            comp._writer.knows_case(k, case)
-        comp._writer.write({"t": "resume", "from": comp.resumed_from, "mannsim": __version__,
-                            "backend": backend.identity()})
-        return comp
-
-    @classmethod
-    def replayed(cls, trace_path: str, backend: Backend | None = None, *,
-                 max_steps: int | None = None, memo: bool = False, progress=None, dialect=None,
-                 machine=None) -> Computer:
-        """The computer in the state a trace leaves it, every recorded cycle re-checked (see
-        :func:`mannsim.replay.replayed`). Nothing is written."""
-        from .replay import replayed
-        return replayed(cls, trace_path, backend, max_steps=max_steps, memo=memo,
-                        progress=progress, dialect=dialect, machine=machine)

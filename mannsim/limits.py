@@ -9,7 +9,8 @@ from __future__ import annotations
 
 #: Farthest cell from 0 a head may start on or reach (every cell visited is a MEMORY key).
 MAX_TAPE_SPAN = 1 << 20
-#: Most cells of an initial tape.
+#: Most cells of an initial tape (how far a run on a backend may then reach is MAX_TAPE_SPAN; how
+#: large the reference simulator's tape array may grow is MAX_SIM_TAPE_ARRAY).
 MAX_TAPE_CELLS = 1 << 20
 #: Most (state, symbol) cells of a transition table (wildcards are expanded into it).
 MAX_TABLE = 1 << 16
@@ -33,11 +34,28 @@ MAX_COMPILED_CELLS = 1 << 20
 #: Most cost-model evaluations one compilation's symbol-numbering search makes (each is
 #: O(rules)): a large system keeps its frequency order refined as far as this goes.
 MAX_RENUMBER_EVALUATIONS = 4000
+#: Most A and E symbols (together) a Turing machine's compilation to a bi-tag system may reach.
+MAX_CHAIN_SYMBOLS = 4000
+#: Most bi-tag steps of the direct run that profiles a compilation (symbol usage, the
+#: productions used): a system that halts within them is pruned, merged and renumbered.
+MAX_PROFILE_STEPS = 200_000
+#: Most bi-tag steps of the direct run whose profile the renumbering prices numberings on.
+MAX_RENUMBER_PROFILE_STEPS = 10**6
 #: Longest model answer (characters); longer answers are a divergence.
 MAX_ANSWER = 4096
 #: Default step limit of a run on a backend (cycles, one model call each); ``--max-steps``
 #: overrides it.
 DEFAULT_BACKEND_STEPS = 10**7
+#: Default step limit of a direct run of a bi-tag system (bi-tag steps, on the interpreter, no
+#: model): ``mannsim compile`` and ``mannsim decode`` run a .bitag file this far.
+DEFAULT_BITAG_STEPS = 10**6
+#: Default step limit of a direct run of the bi-tag system compiled from a Turing machine
+#: (bi-tag steps, on the interpreter, no model): ``mannsim compile`` and ``mannsim decode`` run
+#: the chain this far.
+DEFAULT_CHAIN_STEPS = 10**7
+#: Default step limit of ``mannsim decode``'s reference run of U15,2; ``--max-steps`` overrides
+#: it.
+DEFAULT_U15_STEPS = 10**10
 #: Most keys a MEMORY may hold: the whole span of cells plus room for any program's keys.
 MAX_KEYS = 2 * MAX_TAPE_SPAN + 1 + 2 * MAX_STATES + 16
 #: Largest file read as a machine, a bi-tag system or a certificate (bytes).
@@ -56,3 +74,15 @@ MAX_TRACE_META = 64 << 20
 #: of a trace of up to this many cycles is checked before a view uses it; past it, a view that
 #: starts from a snapshot says it is unchecked.
 MAX_VERIFY_STEPS = 1 << 24
+#: Largest tape array the fast reference simulator (``mannsim.machine.simulator.run``, i.e.
+#: ``mannsim run`` on the reference backend) allocates, in cells of one byte (256 MiB); the run
+#: stops with an error before its array would grow past it. A reference run is not held to
+#: MAX_TAPE_SPAN, which bounds a run on a backend (whose MEMORY keeps every cell visited): this
+#: cap, 128 times the 2 * MAX_TAPE_SPAN cells of that span, bounds only the simulator's memory.
+MAX_SIM_TAPE_ARRAY = 1 << 28
+#: Default step limit of a reference run (``mannsim.machine.simulator.run``, and ``mannsim run``
+#: on the reference backend); ``--max-steps`` overrides it.
+DEFAULT_REFERENCE_STEPS = 10**9
+#: Most distinct prompts a run remembers: their answers with ``--memo``, their trace hashes
+#: always (a run has few distinct prompts; past this many it asks or hashes again).
+MAX_MEMO = 1 << 16

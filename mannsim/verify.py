@@ -16,30 +16,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from . import __version__
 from .backends.base import Backend, complete_all, same_backend
-from .errors import MannsimError, read_bounded
-from .limits import MAX_ANSWER, MAX_FILE_BYTES, MAX_TAPE_SPAN
+from .certificate import (
+    CERT_VERSION,
+    KIND,
+    READ_VERSIONS,
+    CertificateError,
+    key_policy,
+    parse_certificate,
+    read_certificate,
+)
+from .limits import MAX_ANSWER, MAX_TAPE_SPAN
 from .machine import canonical
 from .program import Program
 from .program.check import PROBE_HEADS, case_problem, tapeless_memory
-from .program.compiler import KEY_POLICIES
 from .safe_text import one_line
+from .trace.header import provenance
 
-KIND = "mannsim-verify"
-#: Version 2: the program is hashed in canonical form; answers are checked at PROBE_HEADS.
-#: Version 3: a cell never written is the blank in every check (the MEMORY lemma); each case
-#: records whether its answer was cut at the token limit; ``compilation`` binds everything
-#: that shapes a prompt or a verdict (key policy, dialect and boot, the compiled MEMORY, caps).
-CERT_VERSION = 3
-#: Versions still read: a version-2 certificate is re-checked under version 3's rules and
-#: every case whose verdict changes is reported (it recorded no truncation: not proved).
-READ_VERSIONS = (2, 3)
-
+__all__ = ["CERT_VERSION", "KIND", "READ_VERSIONS", "CaseResult", "CertificateError",
+           "CompilationMismatch", "audit", "certificate", "compilation", "describe_compilation",
+           "parse_certificate", "read_certificate", "replay", "verify"]
 
 def sha(text: str) -> str:
     """A prompt's digest in a certificate."""
@@ -65,7 +65,7 @@ class CaseResult:
 
 
 def verify(program: Program, backend: Backend, batch: int = 1,
-           progress=None) -> list[CaseResult]:
+           progress: Callable[[int, int], object] | None = None) -> list[CaseResult]:
     """Put every case to ``backend`` once; with ``batch`` > 1 and a backend that has
     ``complete_batch`` (hf), that many prompts decode side by side. ``progress(done, total)``
     is called after each case (one at a time)."""
@@ -91,7 +91,7 @@ def verify(program: Program, backend: Backend, batch: int = 1,
     return results
 
 
-def compilation(program: Program) -> dict:
+def compilation(program: Program) -> dict[str, Any]:
     """Everything about a compilation that shapes a prompt or a verdict, as a certificate
     records it: the key policy, the dialect and its boot, a digest of the compiled MEMORY
     without tape (every instruction text, register and symbol code), the answer cap and the
@@ -105,7 +105,7 @@ def compilation(program: Program) -> dict:
             "tape_span": MAX_TAPE_SPAN}
 
 
-def describe_compilation(c: dict) -> str:
+def describe_compilation(c: dict[str, Any]) -> str:
     """One line: the compilation a certificate proves."""
     return (f"{c['keys']} keys, dialect {one_line(str(c['dialect']), 40)} "
             f"(sha256 {c['dialect_sha256'][:12]}), boot sha256 {c['boot_sha256'][:12]}, "
@@ -113,18 +113,22 @@ def describe_compilation(c: dict) -> str:
             f"characters, heads within {c['tape_span']:,} cells")
 
 
-def certificate(program: Program, backend: Backend, results: list[CaseResult]) -> dict:
+def certificate(program: Program, backend: Backend,
+                results: list[CaseResult]) -> dict[str, Any]:
     """The JSON report: what was checked, with what, and every answer."""
     passed = sum(r.passed for r in results)
+    prov = provenance({"name": program.machine.name,
+                       "sha256": canonical.digest(program.machine), "keys": program.key_policy},
+                      {"name": program.dialect.name, "sha256": program.dialect.digest},
+                      backend.identity())
     return {
-        "mannsim": __version__,
+        "mannsim": prov["mannsim"],
         "kind": KIND,
         "version": CERT_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "program": {"name": program.machine.name, "sha256": canonical.digest(program.machine),
-                    "keys": program.key_policy},
-        "dialect": {"name": program.dialect.name, "sha256": program.dialect.digest},
-        "backend": backend.identity(),
+        "created": prov["created"],
+        "program": prov["program"],
+        "dialect": prov["dialect"],
+        "backend": prov["backend"],
         "compilation": compilation(program),
         "checked_at_heads": list(PROBE_HEADS),
         "tape_span": MAX_TAPE_SPAN,
@@ -143,112 +147,16 @@ def certificate(program: Program, backend: Backend, results: list[CaseResult]) -
     }
 
 
-MAX_CERTIFICATE_BYTES = MAX_FILE_BYTES
-_BACKEND_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}", re.ASCII)
-_SHA = re.compile(r"[0-9a-f]{64}", re.ASCII)
-
-
-class CertificateError(MannsimError):
-    """A verify report that is not a valid certificate for the program."""
-
-
-def read_certificate(path: str) -> dict:
-    """Read a JSON report from disk: bounded, UTF-8, a JSON object of kind mannsim-verify."""
-    return parse_certificate(read_bounded(path, MAX_CERTIFICATE_BYTES, CertificateError), path)
-
-
-def parse_certificate(data: bytes, path: str | None = None) -> dict:
-    try:
-        report = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise CertificateError("not UTF-8 text", path) from None
-    except (json.JSONDecodeError, RecursionError) as e:
-        line = getattr(e, "lineno", None)
-        raise CertificateError(f"not JSON ({getattr(e, 'msg', 'nested too deeply')})", path,
-                               line) from None
-    except ValueError as e:  # e.g. an integer of more digits than Python converts
-        raise CertificateError(f"not a certificate ({one_line(e, 120)})", path) from None
-    if not isinstance(report, dict) or report.get("kind") != KIND:
-        raise CertificateError("not a mannsim verify report (no \"kind\": \"mannsim-verify\")", path)
-    if type(report.get("version")) is not int or report["version"] not in READ_VERSIONS:
-        raise CertificateError(f"certificate version {str(report.get('version'))[:20]} is not "
-                               f"{CERT_VERSION}: verify the program again to get a current one",
-                               path)
-    for key, kind in (("program", dict), ("dialect", dict), ("backend", dict), ("cases", list),
-                      ("total", int), ("passed", int), ("verdict", str)):
-        if not isinstance(report.get(key), kind):
-            raise CertificateError(f"field {key!r} is missing or not a {kind.__name__}", path)
-    _check_identity(report, path)
-    for k, case in enumerate(report["cases"], 1):
-        if not (isinstance(case, dict) and isinstance(case.get("answer"), str)
-                and isinstance(case.get("pass"), bool)
-                and all(isinstance(case.get(f), list) and case[f]
-                        and all(isinstance(x, str) for x in case[f])
-                        for f in ("states", "symbols"))):
-            raise CertificateError(f"case {k} is malformed (needs states, symbols, answer, pass)",
-                                   path)
-        if report["version"] >= 3 and not isinstance(case.get("truncated"), bool):
-            raise CertificateError(f"case {k} is malformed (needs truncated: true or false)", path)
-    if report["version"] >= 3:
-        comp = report.get("compilation")
-        fields = {"keys": str, "dialect": str, "dialect_sha256": str, "boot_sha256": str,
-                  "memory_sha256": str, "max_answer": int, "tape_span": int}
-        if not isinstance(comp, dict) or any(not isinstance(comp.get(f), t) or
-                                             isinstance(comp.get(f), bool)
-                                             for f, t in fields.items()):
-            raise CertificateError("field 'compilation' is missing or malformed (needs "
-                                   + ", ".join(fields) + ")", path)
-        for f in ("dialect_sha256", "boot_sha256", "memory_sha256"):
-            if not _SHA.fullmatch(comp[f]):
-                raise CertificateError(f"field compilation.{f} must be 64 hex digits", path)
-        from .machine.model import has_control
-        if len(comp["dialect"]) > 300 or has_control(comp["dialect"]):
-            raise CertificateError("field compilation.dialect must be at most 300 characters "
-                                   "without control characters", path)
-    return report
-
-
-def _check_identity(report: dict, path: str | None) -> None:
-    """The text fields a person reads: names, hashes and the backend's identity."""
-    from .machine.model import has_control
-
-    def readable(field: str, value) -> None:  # None, or short text without control characters
-        if value is not None and not (isinstance(value, str) and len(value) <= 300
-                                      and not has_control(value)):
-            raise CertificateError(f"{field} must be a string of at most 300 characters "
-                                   "without control characters", path)
-
-    be = report["backend"]
-    if not (isinstance(be.get("name"), str) and _BACKEND_NAME.fullmatch(be["name"])):
-        raise CertificateError("backend name must be 1-40 characters of A-Z a-z 0-9 _ . -", path)
-    readable("backend model", be.get("model"))
-    weights = be.get("weights")
-    if weights is not None and not (isinstance(weights, str) and _SHA.fullmatch(weights)):
-        raise CertificateError("backend weights must be a sha256 (64 hex digits) or null", path)
-    if key_policy(report) not in KEY_POLICIES:
-        raise CertificateError(f"program keys must be one of {', '.join(KEY_POLICIES)}", path)
-    for part in ("program", "dialect"):
-        readable(f"{part} name", report[part].get("name"))
-        if not (isinstance(report[part].get("sha256"), str) and _SHA.fullmatch(report[part]["sha256"])):
-            raise CertificateError(f"{part} sha256 must be 64 hex digits", path)
-
-
-def key_policy(report: dict) -> str:
-    """How the certified program named its MEMORY keys (certificates before register keys:
-    ``names``)."""
-    return report["program"].get("keys", "names")
-
-
 class CompilationMismatch(CertificateError):
     """A certificate made under other settings than the ones this check compiles with."""
 
 
-def _bind(program: Program, report: dict, path: str | None) -> dict:
+def _bind(program: Program, report: dict[str, Any], path: str | None) -> dict[str, Any]:
     """The certificate must be for the compilation ``program`` is: the one ``run`` and
     ``verify`` make with the same options. Each difference is refused naming its field.
     Returns ``program``'s compilation (:func:`compilation`)."""
     now = compilation(program)
-    def refuse(field: str, recorded, now, how: str) -> None:
+    def refuse(field: str, recorded: Any, now: Any, how: str) -> None:
         raise CompilationMismatch(
             f"field {field}: the certificate was made with {one_line(str(recorded), 60)}, this "
             f"check compiles with {one_line(str(now), 60)} (what run and verify use with these "
@@ -281,7 +189,8 @@ def _bind(program: Program, report: dict, path: str | None) -> dict:
     return now
 
 
-def audit(program: Program, report: dict, path: str | None = None) -> dict:
+def audit(program: Program, report: dict[str, Any],
+          path: str | None = None) -> dict[str, Any]:
     """Re-check a certificate against ``program`` without any model: the compilation it was
     made for (refused unless it is ``program``'s), the set of cases, every prompt hash, and
     every recorded answer's effect with its recorded truncation. Returns a summary; raises
@@ -327,7 +236,8 @@ def audit(program: Program, report: dict, path: str | None = None) -> dict:
             "version": report["version"], "changed": changed, "truncation_recorded": not old}
 
 
-def replay(program: Program, report: dict, backend: Backend, path: str | None = None) -> dict:
+def replay(program: Program, report: dict[str, Any], backend: Backend,
+           path: str | None = None) -> dict[str, Any]:
     """Ask ``backend`` every prompt of an audited certificate again; the answers must be the
     recorded ones, from the recorded backend, model and weights. Returns a summary with the
     cases whose answer differs; raises :class:`CertificateError` when the backend is not the

@@ -9,14 +9,16 @@ opened, so a 40,000-cycle trace opens at once.
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Collapsible, Footer, Input, Static
 
 from .errors import MannsimError
 from .safe_text import one_line, printable
-from .trace import TraceIndex
+from .trace import Cycle, TraceIndex
 from .trace.views import cycle_view, cycle_writes
 
 HELP = """\
@@ -32,7 +34,7 @@ keys
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
 
 
-class TraceViewer(App):
+class TraceViewer(App[None]):
     CSS = """
     #title { background: $primary; color: $text; padding: 0 1; }
     #status, #tape, #answer, #check { padding: 0 1; }
@@ -54,7 +56,7 @@ class TraceViewer(App):
         Binding("question_mark", "help", "help"), Binding("q", "quit", "quit"),
     ]
 
-    def __init__(self, index: TraceIndex, start: int = 1, follow: bool = False):
+    def __init__(self, index: TraceIndex, start: int = 1, follow: bool = False) -> None:
         super().__init__()
         self.ix = index
         self.follow = follow
@@ -63,7 +65,7 @@ class TraceViewer(App):
         self.message = ""
         self.playing = False
         self.speed = 3  # index into SPEEDS
-        self._play_timer = None
+        self._play_timer: Timer | None = None
         self._carry = 0.0
 
     def compose(self) -> ComposeResult:
@@ -96,7 +98,7 @@ class TraceViewer(App):
         self.ix.close()
         self.ix = fresh
         self.go(len(fresh) if at_end else self.k, "following the run" if fresh.end is None
-                else f"run ended: {fresh.end['reason']}")
+                else f"run ended: {fresh.end.reason}")
 
     # -- rendering -----------------------------------------------------------------------
     def texts(self) -> dict[str, str]:
@@ -107,8 +109,8 @@ class TraceViewer(App):
     def refresh_view(self) -> None:
         n = len(self.ix)
         head = self.ix.header
-        title = (f"{(head.get('program') or {}).get('name') or self.ix.path} on "
-                 f"{(head.get('backend') or {}).get('name')}   cycle {self.k:,} / {n:,}")
+        title = (f"{head.program_name or self.ix.path} on {head.backend_name}   "
+                 f"cycle {self.k:,} / {n:,}")
         if self.message:
             title += f"   — {self.message}"
         self.query_one("#title", Static).update(Text(one_line(title, 300)))
@@ -163,7 +165,7 @@ class TraceViewer(App):
         self.query_one("#check", Static).update(check)
         answer = Text("answer  ")
         answer.append(one_line(repr(v.get("answer")), 600), style="cyan")
-        answer.append(f"\nwrites  {one_line(cycle_writes(self.ix, v), 600)}")
+        answer.append(f"\nwrites  {one_line(cycle_writes(self.ix, Cycle.from_json(v)), 600)}")
         self.query_one("#answer", Static).update(answer)
         self.query_one("#prompt", Static).update(Text(printable(v.get("prompt_block") or "")))
 
@@ -173,7 +175,7 @@ class TraceViewer(App):
         wide = self.ix.machine().word_symbols if len(self.ix) else False
         return max(8, (width - 10) // (2 * (2 if wide else 1)))
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         if len(self.ix):
             self.refresh_view()
 
@@ -272,9 +274,9 @@ class TraceViewer(App):
             for step in range(1, n + 1):
                 k = (self.k - 1 + direction * step) % n + 1
                 rec = self.ix.cycle(k)
-                if (cell is not None and rec["head"] == cell) or (
-                        cell is None and rec["state"] == state
-                        and (symbol is None or rec["read"] == symbol)):
+                if (cell is not None and rec.head == cell) or (
+                        cell is None and rec.state == state
+                        and (symbol is None or rec.read == symbol)):
                     self.go(k, f"{query} at cycle {k}")
                     return
         except MannsimError as e:

@@ -5,6 +5,7 @@ import time
 
 from mannsim.backends.base import Completion
 from mannsim.backends.symbolic import SymbolicBackend
+from mannsim.program import DEFAULT_DIALECT, load_dialect
 
 
 class FaultyBackend(SymbolicBackend):
@@ -14,7 +15,8 @@ class FaultyBackend(SymbolicBackend):
     name = "faulty"
 
     def __init__(self, fault="garbage", at=5, delay=0.0, dialect=None):
-        super().__init__(dialect=dialect)  # the run's dialect: prompts are read with its shape
+        # the run's dialect (else the default one): prompts are read with its shape
+        super().__init__(dialect=dialect or load_dialect(DEFAULT_DIALECT))
         self.fault, self.at, self.delay, self.calls = fault, at, delay, 0
 
     def identity(self):

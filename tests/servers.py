@@ -210,7 +210,8 @@ class HostileServer(Loopback):
                 pass
 
             def do_POST(self):
-                from mannsim.backends.symbolic import answer
+                from mannsim.program import load_dialect
+                answer = load_dialect("schuurmans").shape.evaluate
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
                 body = json.loads(raw)
                 server.bodies.append(body)

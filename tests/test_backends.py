@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from mannsim import replay
 from mannsim.backends import BackendError, load_backend, registry
 from mannsim.backends.hf import DEFAULT_MODEL
 from mannsim.machine import load
@@ -186,22 +187,22 @@ def test_server_killed_mid_run_then_resume(server, answers, tmp_path):
         prog = compile_program(load(str(PROGRAMS / "bb3.tm")), DIALECT)
         comp = Computer(prog, oa, trace=str(trace))
 
-        for n in comp.cycles():
-            if n == 8:
+        for rec in comp.cycles():
+            if rec.n == 8:
                 proxy.stop()
         report = comp.result
         assert report.reason == "error" and "unreachable" in report.error
         t = read_trace(str(trace))
-        assert t.end["reason"] == "error" and len(t.cycles) == 8 and not t.warnings
+        assert t.end.reason == "error" and len(t.cycles) == 8 and not t.warnings
     finally:
         proxy.stop()
     proxy2 = FaultProxy(server.port, answers)
     try:
         oa = load_backend("openai", base_url=proxy2.url, model=str(DEFAULT_MODEL), api_key=key,
                           stop=DIALECT.stop)
-        resumed = Computer.resume(str(trace), oa)
+        resumed = replay.resume(str(trace), oa)
         assert resumed.cycle == 8
-        resumed.run(append=True)
+        resumed.run()
     finally:
         proxy2.stop()
     assert key not in trace.read_text()
@@ -238,14 +239,14 @@ def test_fault_matrix(server, answers, tmp_path, fault):
     assert proxy.upstream == 0  # the 2-second deadline met only the withheld answer
     assert "Traceback" not in proc.stderr
     t = read_trace(str(trace))
-    assert not t.warnings and t.end["reason"] == reason
+    assert not t.warnings and t.end.reason == reason
     # bb3: 21 steps + the halt answer; an error keeps the 3 good cycles; a divergence also
     # records the cycle that diverged
     assert len(t.cycles) == {"halt": 22, "error": 3, "divergence": 4}[reason]
     if words:
         assert len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr
     if reason == "divergence":
-        assert t.divergence and "pwned" in t.divergence["answer"]
+        assert t.divergence and "pwned" in t.divergence.answer
     if reason != "halt":  # the trace resumes against a healthy server and ends like a clean run
         healthy = FaultProxy(server.port, answers)
         try:
@@ -258,7 +259,7 @@ def test_fault_matrix(server, answers, tmp_path, fault):
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout)
         assert out["reason"] == "halt" and out["steps"] == 21
-        assert read_trace(str(trace)).end["reason"] == "halt"
+        assert read_trace(str(trace)).end.reason == "halt"
 
 
 def test_hf_batched_verify_equals_one_at_a_time(hf):
@@ -270,14 +271,81 @@ def test_hf_batched_verify_equals_one_at_a_time(hf):
         assert batched == one
 
 
-def test_pretrained_names_resolve_or_say_how_to_install(monkeypatch):
+def test_pretrained_names_resolve_or_say_how_to_install(monkeypatch, tmp_path):
     from mannsim.backends import hf as hf_module
-    monkeypatch.setitem(hf_module.PRETRAINED, "nothing-1m", ("no_such_package_xyz", "pip install x"))
+    from mannsim.backends.hf import Pretrained
+    monkeypatch.setitem(hf_module.PRETRAINED, "nothing-1m",
+                        Pretrained("no_such_package_xyz", "pip install x"))
     with pytest.raises(BackendError, match="model nothing-1m is not installed: pip install x"):
         hf_module.resolve_pretrained("nothing-1m")
     with pytest.raises(BackendError, match="nothing-1m is not installed"):
         load_backend("hf", model="nothing-1m")
     assert {"gemma3-270m", "smollm2-135m"} <= set(hf_module.PRETRAINED)
+    # each package's way to its .gguf file is a hook in the table (an installed package here)
+    gguf = tmp_path / "m.gguf"
+    monkeypatch.setitem(hf_module.PRETRAINED, "hooked-1m",
+                        Pretrained("json", "pip install x", gguf=lambda package: str(gguf)))
+    assert hf_module.resolve_pretrained("hooked-1m") == str(gguf)
+
+    def broken(package):
+        raise OSError(f"{package}: disk full")
+    monkeypatch.setitem(hf_module.PRETRAINED, "broken-1m", Pretrained("json", "x", gguf=broken))
+    with pytest.raises(BackendError, match="^cannot assemble broken-1m: json: disk full$"):
+        hf_module.resolve_pretrained("broken-1m")
+
+
+def reference_finish(tokenizer, stops, eos, generated):
+    """The stop rule as the hf backend first wrote it: the whole text decoded again for every
+    prefix. (text, tokens used, stopped)."""
+    eos_at = next((n for n, t in enumerate(generated) if t in eos), None)
+    body = generated if eos_at is None else generated[:eos_at]
+    full = tokenizer.decode(body)
+    hits = [full.find(s) for s in stops if s in full]
+    if not hits:
+        return full, len(body) + (eos_at is not None), eos_at is not None
+    for n in range(1, len(body) + 1):
+        if any(s in tokenizer.decode(body[:n]) for s in stops):
+            return full[:min(hits)], n, True
+    return full[:min(hits)], len(body), True
+
+
+@pytest.mark.parametrize("stop", [("\n",), ('" "',), ('"%[', "i+=1"), ('" op="halt" "',),
+                                  ("é",), ("\n\n", "1 0")])
+def test_hf_stops_token_by_token_as_the_whole_text_says(hf, stop):
+    """The stop scan (decoding only a short tail at the tokens that may end a stop string)
+    stops where decoding the whole answer at every token does, stop strings that span tokens
+    and multi-byte characters split over byte tokens included; and the text is cut the same."""
+    import random
+
+    from mannsim.backends.hf.text import Stops, StopScan
+    tokenizer = hf.engine.tokenizer
+    stops = Stops(tokenizer, stop)
+    rng = random.Random(7)
+    prompts = [c.prompt for c in cases("u15_2.tm")]
+    real = [tokenizer(a.text + "\n")["input_ids"] for a in hf.complete(prompts[:10])]
+    pieces = [tokenizer(t)["input_ids"] for t in ('" op="halt" "', "é", "\n\n", "1 0", '"%[',
+                                                    "i+=1", '" "', "x")]
+    seqs = []
+    for _ in range(300):
+        seq = []
+        while len(seq) < 40:
+            roll = rng.random()
+            seq += rng.choice(pieces) if roll < 0.3 else rng.choice(real)[:rng.randrange(1, 8)] \
+                if roll < 0.6 else [rng.randrange(stops.vocab)]
+        seqs.append(seq[:rng.randrange(1, 41)])
+    for seq in seqs:
+        text, used, stopped = reference_finish(tokenizer, stops.stop, stops.eos, seq)
+        scan = StopScan(stops)
+        scan.feed(seq)
+        assert scan.settle() == (used, stopped), seq
+        assert stops.text(seq[:used]) == reference_finish(tokenizer, stops.stop, stops.eos,
+                                                         seq[:used])[0]
+        assert stops.text(seq) == text
+        if stopped:  # the scan saw the stop at the token itself, not only when settling
+            assert len(scan.tokens) == used or seq[used - 1] in stops.eos
+    # only a token whose text may end a stop string costs a decode
+    plain = next(t for t in range(stops.vocab) if t not in stops.enders)
+    assert all(s[-1] not in stops.token_text(plain) for s in stops.stop)
 
 
 def test_hf_transformers_internals_are_checked_loudly(hf, monkeypatch):

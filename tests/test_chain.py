@@ -256,7 +256,7 @@ def test_the_program_length_is_computed_exactly_and_large_systems_renumber_withi
         monkeypatch):
     from mannsim.utm.bitag import Bitag
     from mannsim.utm.encode import program_cells, program_part
-    from mannsim.utm.fromtm import _renumber
+    from mannsim.utm.numbering import renumber
     rng = random.Random(11)
     for _ in range(300):
         q, h = rng.randint(1, 7), rng.randint(2, 7)
@@ -270,30 +270,30 @@ def test_the_program_length_is_computed_exactly_and_large_systems_renumber_withi
     prods = {(x, y): (a[(i + j) % 60], e[(i + 1) % 59] if i < 58 else e[-1])
              for i, x in enumerate(e[:-1]) for j, y in enumerate(a)}
     big = Bitag(tuple(a), tuple(e), prods, (e[0], a[0]))
-    import mannsim.utm.fromtm as fromtm
+    import mannsim.utm.numbering as numbering
     calls = []
-    real = fromtm.cost_model
-    monkeypatch.setattr(fromtm, "cost_model", lambda s, p: calls.append(1) or real(s, p))
-    _renumber(big, prods, budget=500)
+    real = numbering.cost_model
+    monkeypatch.setattr(numbering, "cost_model", lambda s, p: calls.append(1) or real(s, p))
+    renumber(big, prods, budget=500)
     assert len(calls) == 501  # the starting numbering, then the budget
 
 
 def test_e_symbols_that_never_read_a_symbol_differently_are_merged():
-    from mannsim.utm.fromtm import _merge_states
+    from mannsim.utm.numbering import merge_states
     # x and y read different symbols: one E symbol; z reads 'a' differently from x: kept apart
     prods = {("x", "a"): ("a", "y"), ("y", "b"): ("b", "x"), ("z", "a"): ("b", "h")}
     steps = {("x", "a"): 1, ("y", "b"): 1, ("z", "a"): 1}
-    rep = _merge_states(prods, steps, ["x", "y", "z"])
+    rep = merge_states(prods, steps, ["x", "y", "z"])
     assert rep == {"x": "x+y", "y": "x+y", "z": "z"}
     # the same production but a different number of machine steps: not the same row
     prods = {("x", "a"): ("a", "h"), ("y", "a"): ("a", "h")}
-    assert _merge_states(prods, {("x", "a"): 1, ("y", "a"): 2}, ["x", "y"]) == {"x": "x", "y": "y"}
-    assert _merge_states(prods, {("x", "a"): 1, ("y", "a"): 1}, ["x", "y"]) == {"x": "x+y",
+    assert merge_states(prods, {("x", "a"): 1, ("y", "a"): 2}, ["x", "y"]) == {"x": "x", "y": "y"}
+    assert merge_states(prods, {("x", "a"): 1, ("y", "a"): 1}, ["x", "y"]) == {"x": "x+y",
                                                                               "y": "x+y"}
     # 300 states, each reading its own symbol: one group (the greedy pass stays quadratic)
     many = [f"s{k}" for k in range(300)]
     prods = {(e, f"a{k}"): (f"a{k}", many[(k + 1) % 300]) for k, e in enumerate(many)}
-    assert len(set(_merge_states(prods, {}, many).values())) == 1
+    assert len(set(merge_states(prods, {}, many).values())) == 1
     # bb2: four sweeper states read disjoint symbols pairwise, so two E symbols and eh remain
     system = compile_tm(load(str(PROGRAMS / "bb2.tm"))).system
     assert len(system.e) == 3 and all("+" in e for e in system.e[:-1])

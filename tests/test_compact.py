@@ -12,6 +12,7 @@ import time
 import pytest
 import zstandard
 
+from mannsim import replay
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load
@@ -39,7 +40,7 @@ def u15_pair(tmp_path_factory):
 
 
 def _strip(cycle):
-    return {k: v for k, v in cycle.items() if k != "ms"}
+    return cycle._replace(ms=0.0)
 
 
 def test_compact_trace_reads_as_the_same_records(u15_pair):
@@ -58,8 +59,8 @@ def test_stats_facts_equal_the_whole_records(u15_pair, tmp_path):
     from mannsim.trace.views import stats
     with TraceIndex(str(small)) as ix:
         facts = list(ix.facts())
-        whole = [(r["state"], r["read"], r["ms"], r["tin"], r["tout"], r["cached"],
-                  r["check"] == "ok") for r in (ix.cycle(k) for k in range(1, len(ix) + 1))]
+        whole = [(r.state, r.read, r.ms, r.tin, r.tout, r.cached, r.ok)
+                 for r in (ix.cycle(k) for k in range(1, len(ix) + 1))]
         assert facts == whole and len(facts) == 39_066
         compact_stats = stats(ix)
     with TraceIndex(str(plain)) as ix:
@@ -75,8 +76,8 @@ def test_replay_steps_equal_the_whole_records(u15_pair):
     for path in u15_pair:
         with TraceIndex(str(path)) as ix:
             steps = list(ix.steps())
-            whole = [(r["state"], r["head"], r["read"], r["prompt"], r["answer"],
-                      r["check"] == "ok") for r in (ix.cycle(k) for k in range(1, len(ix) + 1))]
+            whole = [(r.state, r.head, r.read, r.prompt, r.answer, r.ok and not r.cut)
+                     for r in (ix.cycle(k) for k in range(1, len(ix) + 1))]
             assert steps == whole and len(steps) == 39_066
 
 
@@ -88,7 +89,7 @@ def test_any_cycle_opens_alone_and_equals_the_sequential_read(u15_pair):
         assert ix.compact and len(ix) == len(ref)
         for k in rng.sample(range(1, len(ref) + 1), 50) + [1, len(ref)]:
             assert _strip(ix.cycle(k)) == _strip(ref[k - 1])
-        assert ix.config_before(len(ref))[0] == ref[-1]["state"]
+        assert ix.config_before(len(ref))[0] == ref[-1].state
 
 
 def test_decompressed_it_is_json_lines(u15_pair):
@@ -119,11 +120,11 @@ def test_snapshots_let_a_view_start_near_any_cycle(tmp_path):
         assert ix.snapshot_cycles() == [compact.SNAP_EVERY, 2 * compact.SNAP_EVERY]
         state, head, cells = ix.config_before(2 * compact.SNAP_EVERY + 5)
         rec = ix.cycle(2 * compact.SNAP_EVERY + 5)
-        assert (state, head) == (rec["state"], rec["head"])
+        assert (state, head) == (rec.state, rec.head)
         # both snapshots were checked against the machine on the way (2^19 steps, once), and
         # the cycle replayed 4 steps from the second
         assert ix.replayed_steps == 2 * compact.SNAP_EVERY + 4
-        assert ix.checked(2 * compact.SNAP_EVERY + 5)["verified"]
+        assert ix.checked(2 * compact.SNAP_EVERY + 5).verified
         before = ix.replayed_steps
         ix.config_before(compact.SNAP_EVERY + 7)  # from the first snapshot, checked: 6 steps
         ix.config_before(2 * compact.SNAP_EVERY + 9)  # from the one kept before cycle +5: 4
@@ -160,7 +161,7 @@ def test_a_run_killed_at_a_random_point_resumes_to_the_same_end(tmp_path):
         for key in ("reason", "cycles", "final_state", "head", "tape", "tape_start"):
             assert got[key] == ref[key], key
         full = read_trace(str(path), strict=True)
-        assert len(full.cycles) == ref["cycles"] and full.end["reason"] == "halt"
+        assert len(full.cycles) == ref["cycles"] and full.end.reason == "halt"
 
 
 # -- hostile files ----------------------------------------------------------------------------
@@ -275,7 +276,7 @@ def test_a_forged_snapshot_is_caught_by_resume(tmp_path):
     path.write_bytes(data[:b.offset] + _index_of(compact.SNAP, len(frame), len(raw), 1, b.first,
                                                  b.head) + frame + data[b.end:])
     with pytest.raises(TraceError, match="snapshot after cycle"):
-        Computer.replayed(str(path), load_backend("symbolic"))
+        replay.replayed(str(path), backend=load_backend("symbolic"))
     # a snapshot block whose index names another cycle than its record
     path.write_bytes(data[:b.offset] + _index_of(compact.SNAP, b.size, b.raw_size, 1, b.first - 1,
                                                  b.head) + data[b.offset + compact.HEAD_SIZE:])
@@ -311,15 +312,15 @@ def test_replay_checks_each_answer_once_at_every_head_or_live_where_it_stood(tmp
         w.close()
     else:
         path.write_text(plain.read_text())
-    comp = Computer.replayed(str(path), load_backend("symbolic"))
-    assert comp.cycle == 7 and comp.program.state_of(comp.memory) == "Z"
+    comp = replay.replayed(str(path), backend=load_backend("symbolic"))
+    assert comp.state.cycle == 7 and comp.program.state_of(comp.state.memory) == "Z"
     # the literal key one cell off: refused, naming the cycle
     bad = [json.dumps({**absolute, "answer": absolute["answer"].replace(
         f"{absolute['head']}=", f"{absolute['head'] + 1}=")}) if json.loads(x).get("n") == 3
         and json.loads(x)["t"] == "cycle" else x for x in out]
     (tmp_path / "bad.jsonl").write_text("\n".join(bad) + "\n")
     with pytest.raises(TraceError, match="cycle 3 is recorded as ok, but its answer fails"):
-        Computer.replayed(str(tmp_path / "bad.jsonl"), load_backend("symbolic"))
+        replay.replayed(str(tmp_path / "bad.jsonl"), backend=load_backend("symbolic"))
 
 
 def test_trace_html_refuses_more_cycles_than_a_page_holds(u15_pair, tmp_path, monkeypatch):
@@ -341,7 +342,7 @@ def test_views_use_a_snapshot_only_once_it_is_checked(tmp_path, monkeypatch):
     """A snapshot rewritten to claim ten 1s is caught when a view first needs it (replayed
     from the start, the check kept): the view shows the machine's tape and flags the record;
     past the verification budget a snapshot is used but reported as unchecked."""
-    import mannsim.trace.index as index
+    import mannsim.trace.configs as configs
     from mannsim.machine import Stepper
     path = tmp_path / "s.jsonl.zst"
     machine = load(str(PROGRAMS / "compiled" / "unary_successor.u15_2.tm"))
@@ -364,16 +365,16 @@ def test_views_use_a_snapshot_only_once_it_is_checked(tmp_path, monkeypatch):
         st.step()
     with TraceIndex(str(path)) as ix:  # the real trace: the snapshot checks, and is used
         assert ix.config_before(k) == (st.state, st.head, st.cells)
-        assert ix.checked(k)["verified"] and not ix.warnings
+        assert ix.checked(k).verified and not ix.warnings
     with TraceIndex(str(forged)) as ix:
         assert ix.config_before(k) == (st.state, st.head, st.cells)  # the machine's, not ten 1s
         c = ix.checked(k)
-        assert c["config"] == "reference" and not c["verified"]
+        assert c.config == "reference" and not c.verified
         assert any(f"snapshot after cycle {compact.SNAP_EVERY:,} is not the reference" in p
-                   for p in c["problems"])
+                   for p in c.problems)
         assert any(f":{ix.snapshot_line(b.first)}: the snapshot after cycle" in w
                    for w in ix.warnings)
-        assert ix.checked(k - 10)["verified"]  # before the snapshot: nothing to do with it
+        assert ix.checked(k - 10).verified  # before the snapshot: nothing to do with it
     # a viewer following a run re-opens the trace: what was replayed carries over, and the
     # snapshots of the file as it is now are still compared (here: the forged one)
     with TraceIndex(str(path)) as old, TraceIndex(str(forged)) as fresh:
@@ -381,14 +382,14 @@ def test_views_use_a_snapshot_only_once_it_is_checked(tmp_path, monkeypatch):
         fresh.continue_from(old)
         assert fresh.config_before(k) == (st.state, st.head, st.cells)
         assert fresh.replayed_steps == 0  # the configuration kept by the old index
-        assert any("is not the reference machine's" in p for p in fresh.checked(k)["problems"])
-        assert fresh.checked(k - 10)["verified"]
-    monkeypatch.setattr(index, "MAX_VERIFY_STEPS", 1000)  # too few steps to check it
+        assert any("is not the reference machine's" in p for p in fresh.checked(k).problems)
+        assert fresh.checked(k - 10).verified
+    monkeypatch.setattr(configs, "MAX_VERIFY_STEPS", 1000)  # too few steps to check it
     with TraceIndex(str(forged)) as ix:
         state, head, cells = ix.config_before(k)
         c = ix.checked(k)
-        assert (c["config"], c["snapshot"], c["verified"]) == ("snapshot", b.first, False)
+        assert (c.config, c.snapshot, c.verified) == ("snapshot", b.first, False)
         assert ix.replayed_steps == 4  # from the snapshot, as the trace says: marked unchecked
     with TraceIndex(str(path)) as ix:
         ix.config_before(k)
-        assert ix.checked(k)["config"] == "snapshot" and not ix.checked(k)["verified"]
+        assert ix.checked(k).config == "snapshot" and not ix.checked(k).verified

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from mannsim import replay
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load, run
@@ -37,10 +38,10 @@ def test_u15_2_test_vector_through_the_memory_loop(tmp_path, u15):
     assert "".join(report.cells.get(c, "0") for c in range(294, last + 1)) == u15["final_from_294"]
     t = read_trace(str(trace))
     assert len(t.cycles) == 39066 and not t.warnings
-    assert t.end["reason"] == "halt" and t.end["state"] == "J"
+    assert t.end.reason == "halt" and t.end.state == "J"
     assert len(t.prompts) == 29  # each distinct prompt stored once
-    assert t.header["program"]["name"] == "U15,2" and t.header["dialect"]["name"] == "schuurmans"
-    assert {c["check"] for c in t.cycles} == {"ok"}
+    assert t.header.program_name == "U15,2" and t.header.dialect_name == "schuurmans"
+    assert {c.check for c in t.cycles} == {"ok"}
 
 
 SMALL = ["bb2.tm", "bb3.tm", "bb3_ones.tm", "bb4.tm", "binary_addition.tm", "binary_increment.tm",
@@ -78,8 +79,8 @@ def test_faults_end_in_a_divergence_report_and_a_valid_trace(tmp_path, fault):
     assert d.expected["answer"].startswith('" op=')
     t = read_trace(str(trace))
     assert not t.warnings and len(t.cycles) == 7
-    assert t.cycles[-1]["check"] == "diverged" and t.divergence["cycle"] == 7
-    assert t.end["reason"] == "divergence"
+    assert t.cycles[-1].check == "diverged" and t.divergence.cycle == 7
+    assert t.end.reason == "divergence"
 
 
 def test_divergence_report_rendering():
@@ -103,8 +104,8 @@ def test_resume_after_a_divergence_retries_from_the_last_good_cycle(tmp_path):
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.count("\n") == 1 and "would mix two backends" in out.stderr
     # the same backend (its fault now past) replays the 2 good cycles, re-checked, and finishes
-    comp = Computer.resume(str(trace), FaultyBackend("wrong-branch", at=10**9))
-    report = comp.run(append=True)
+    comp = replay.resume(str(trace), FaultyBackend("wrong-branch", at=10**9))
+    report = comp.run()
     assert report.halted and report.resumed_from == 2 and report.checks == 7
     assert report.steps == 6 and report.cells == {-2: "1", -1: "1", 0: "1", 1: "1"}
 
@@ -130,7 +131,7 @@ def test_sigkill_at_a_random_cycle_then_resume(tmp_path):
     data = json.loads(out.stdout)
     a, b = read_trace(str(full)).end, read_trace(str(cut)).end
     for key in ("reason", "cycles", "steps", "state", "head", "tape", "tape_start"):
-        assert a[key] == b[key], key
+        assert getattr(a, key) == getattr(b, key), key
     assert data["resumed_from"] == len(before.cycles) and data["cycles"] == 60000
     assert len(read_trace(str(cut)).cycles) == 60000
 
@@ -148,10 +149,10 @@ def test_interrupt_keeps_a_valid_resumable_trace(tmp_path):
     report = comp.run()
     assert report.reason == "interrupted" and report.cycles == 1024
     t = read_trace(str(trace))
-    assert t.end["reason"] == "interrupted" and len(t.cycles) == 1024
-    resumed = Computer.resume(str(trace), FaultyBackend("none", at=-1)).run(append=True)
+    assert t.end.reason == "interrupted" and len(t.cycles) == 1024
+    resumed = replay.resume(str(trace), FaultyBackend("none", at=-1)).run()
     assert resumed.reason == "halt" and resumed.cycles == 39066 and resumed.resumed_from == 1024
-    assert read_trace(str(trace)).end["reason"] == "halt"
+    assert read_trace(str(trace)).end.reason == "halt"
 
 
 def test_truncated_trace_reads_to_last_complete_record(tmp_path):
@@ -194,7 +195,7 @@ def test_memo_answers_repeats_from_cache(tmp_path):
     report = Computer(program("u15_2.tm"), load_backend("symbolic"), trace=str(trace), memo=True).run()
     assert report.reason == "halt" and report.cached == 39066 - 29
     t = read_trace(str(trace))
-    assert sum(c["cached"] for c in t.cycles) == 39066 - 29
+    assert sum(c.cached for c in t.cycles) == 39066 - 29
 
 
 def test_the_cycle_generator_is_the_loop(tmp_path):
@@ -202,21 +203,22 @@ def test_the_cycle_generator_is_the_loop(tmp_path):
     trace = tmp_path / "t.jsonl"
     comp = Computer(program("bb3.tm"), load_backend("symbolic"), trace=str(trace))
     seen = []
-    for n in comp.cycles():
+    for rec in comp.cycles():
+        n = rec.n
         seen.append((n, comp.cycle, comp.stepper.steps, comp.checks))
         if n == 5:
             break
     assert seen == [(k, k, k, k) for k in range(1, 6)]
     assert comp.result.reason == "interrupted" and comp.result.cycles == 5 and comp.finished
-    assert read_trace(str(trace)).end["reason"] == "interrupted"
-    resumed = Computer.resume(str(trace), load_backend("symbolic"))
-    assert list(resumed.cycles(append=True)) == list(range(6, 23))
-    assert resumed.result.reason == "halt" and read_trace(str(trace)).end["reason"] == "halt"
+    assert read_trace(str(trace)).end.reason == "interrupted"
+    resumed = replay.resume(str(trace), load_backend("symbolic"))
+    assert [c.n for c in resumed.cycles()] == list(range(6, 23))
+    assert resumed.result.reason == "halt" and read_trace(str(trace)).end.reason == "halt"
     # a divergence is yielded once, then the run ends with it even if the consumer stops there
     comp = Computer(program("bb2.tm"), FaultyBackend("garbage", at=3), trace=None)
     got = []
-    for n in comp.cycles():
-        got.append(n)
+    for rec in comp.cycles():
+        got.append(rec.n)
         if comp.divergence is not None:
             break
     assert got == [1, 2, 3] and comp.result.reason == "divergence"

@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from mannsim.backends import load_backend
-from mannsim.backends.symbolic import answer as schuurmans_answer
 from mannsim.cli import cli
 from mannsim.computer import Computer
 from mannsim.errors import MannsimError
@@ -25,6 +24,7 @@ from mannsim.verify import verify
 from conftest import PROGRAMS
 
 TABLE = Path(__file__).parent / "data" / "dialects" / "table"
+schuurmans_answer = load_dialect("schuurmans").shape.evaluate
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_the_table_dialect_runs_and_verifies_on_the_symbolic_cpu(table, tmp_path
     ref = run(machine)
     assert report.reason == "halt" and report.steps == ref.steps == 21
     assert report.cells == {k: v for k, v in ref.cells.items() if v != machine.blank}
-    assert {c["check"] for c in read_trace(str(trace)).cycles} == {"ok"}
+    assert {c.check for c in read_trace(str(trace)).cycles} == {"ok"}
     results = verify(prog, cpu)
     assert results and all(r.passed for r in results)
     # the schuurmans grammar does not read this shape: the answers came from the dialect's own

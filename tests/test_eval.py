@@ -5,7 +5,6 @@ import random
 import pytest
 
 from mannsim.backends.base import Completion
-from mannsim.backends.symbolic import answer as perfect
 from mannsim.evaluate import CLASSES, classify, evaluate, random_machine
 from mannsim.program import compile_program, load_dialect
 from mannsim.verify import verify
@@ -13,6 +12,7 @@ from mannsim.verify import verify
 from helpers import run_cli
 
 DIALECT = load_dialect("schuurmans")
+perfect = DIALECT.shape.evaluate  # the symbolic CPU's answer
 
 
 def test_distributions_are_seeded_and_shaped():
@@ -70,7 +70,7 @@ def test_every_failure_class_is_recognised(kind):
     prog = compile_program(random_machine("human", random.Random(3)), DIALECT)
     results = [r for r in verify(prog, Faulty(kind)) if not r.passed]
     assert results
-    classes = {classify(r) for r in results}
+    classes = {classify(r, DIALECT.shape) for r in results}
     assert kind in classes, classes
 
 
@@ -148,4 +148,5 @@ def test_a_step_for_a_halt_is_a_wrong_branch_not_a_copy_error():
                                '" op="%[S]" %[i]="1" i+=1 "', False, False, "x", 0.0)
     halt_for_step = CaseResult(case.states, case.symbols, case.prompt, case.answer,
                                '" op="halt" "', False, False, "x", 0.0)
-    assert classify(step_for_halt) == classify(halt_for_step) == "wrong branch"
+    assert (classify(step_for_halt, DIALECT.shape) == classify(halt_for_step, DIALECT.shape)
+            == "wrong branch")

@@ -325,7 +325,8 @@ def test_evaluate_reports_progress_with_cases_and_failures():
              programs=False, progress=lambda *a: calls.append(a))
     assert [c[:2] for c in calls] == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert calls[0][2:] == (0, 0) and calls[-1][2] > 0 and calls[-1][3] == 0
-    card = make_card(evaluate(SymbolicBackend(), [DIALECT], ["human"], 1, programs=False),
+    card = make_card(evaluate(SymbolicBackend(dialect=DIALECT), [DIALECT], ["human"], 1,
+                              programs=False),
                      {"name": "hf", "model": "m", "weights": "ab" * 32}, seed=1, n=1,
                      keys="registers", dialects=[DIALECT], distributions=["human"])
     assert "hf backend, model m (weights sha256 abababababab…)" in card["title"]
@@ -337,7 +338,7 @@ def test_a_stop_from_progress_ends_the_evaluation_with_a_partial_card():
     cells = evaluate(SymbolicBackend(dialect=[DIALECT]), [DIALECT], ["training", "human"], 3,
                      seed=2, programs=False, progress=lambda done, *_: done >= 4)
     assert [(c.distribution, c.machines) for c in cells] == [("training", 3), ("human", 1)]
-    card = make_card(cells, SymbolicBackend().identity(), seed=2, n=3, keys="registers",
+    card = make_card(cells, SymbolicBackend(dialect=DIALECT).identity(), seed=2, n=3, keys="registers",
                      dialects=[DIALECT], distributions=["training", "human"], interrupted=True)
     assert card["complete"] is False and "interrupted" in card["title"]
     assert make_card(cells, {}, seed=2, n=3, keys="registers", dialects=[DIALECT],

@@ -139,5 +139,5 @@ def test_tape_span_cap_ends_the_run_with_a_valid_trace(tmp_path, monkeypatch):
     report = Computer(prog, load_backend("symbolic"), trace=str(trace)).run()
     assert report.reason == "error" and "tape span cap of 5 cells" in report.error
     t = read_trace(str(trace))
-    assert not t.warnings and t.end["reason"] == "error" and len(t.cycles) == report.cycles > 0
-    assert all(abs(c["head"]) <= 5 for c in t.cycles)
+    assert not t.warnings and t.end.reason == "error" and len(t.cycles) == report.cycles > 0
+    assert all(abs(c.head) <= 5 for c in t.cycles)

@@ -95,7 +95,7 @@ def test_resumed_records_go_after_the_last_valid_record(tmp_path):
     out = mannsim("run", "--resume", trace, "--max-steps", "100", "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["halted"]
     t = read_trace(str(trace), strict=True)
-    assert not t.warnings and t.end["reason"] == "halt" and [c["n"] for c in t.cycles] == \
+    assert not t.warnings and t.end.reason == "halt" and [c.n for c in t.cycles] == \
         list(range(1, len(t.cycles) + 1))
 
 
@@ -201,7 +201,7 @@ def test_hostile_answers_are_divergences_with_a_readable_trace(tmp_path, answer)
     report = Computer(prog, FaultyBackend(answer, at=2), trace=str(trace)).run()
     assert report.reason == "divergence" and report.divergence.cycle == 2
     t = read_trace(str(trace), strict=True)
-    assert t.cycles[-1]["answer"] == answer and t.end["reason"] == "divergence"
+    assert t.cycles[-1].answer == answer and t.end.reason == "divergence"
     show = mannsim("trace", "show", trace)
     assert show.returncode == 0 and "\x1b" not in show.stdout and "Traceback" not in show.stderr
 

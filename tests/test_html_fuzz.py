@@ -27,7 +27,7 @@ from mannsim.backends.symbolic import SymbolicBackend
 from mannsim.computer import Computer
 from mannsim.machine import Machine, load
 from mannsim.machine.model import Transition
-from mannsim.program import compile_program, load_dialect
+from mannsim.program import DEFAULT_DIALECT, compile_program, load_dialect
 from mannsim.safe_text import printable
 from mannsim.trace.schema import prompt_hash
 
@@ -93,7 +93,7 @@ class Echo(SymbolicBackend):
     name = "echo"
 
     def __init__(self, text):
-        super().__init__()
+        super().__init__(dialect=load_dialect(DEFAULT_DIALECT))
         self.text = text
 
     def identity(self):

@@ -52,7 +52,8 @@ class CannedServer(Loopback):
                 pass
 
             def do_POST(self):
-                from mannsim.backends.symbolic import answer
+                from mannsim.program import load_dialect
+                answer = load_dialect("schuurmans").shape.evaluate
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
                 server.requests += 1
                 prompt = body.get("prompt", "")
@@ -224,7 +225,7 @@ def test_a_run_whose_backend_fails_is_one_line_exit_3(canned, tmp_path, fault, a
     else:  # the report says how far the run got; the error itself is said once, on stderr
         assert "stopped by an error" in proc.stdout and line not in proc.stdout
     from mannsim.trace import read_trace
-    assert read_trace(str(trace)).end["reason"] == "error"
+    assert read_trace(str(trace)).end.reason == "error"
 
 
 # -- concurrent requests are independent ------------------------------------------------------

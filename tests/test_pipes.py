@@ -145,8 +145,8 @@ class _Faulty(FaultyBackend):
     name = "faulty"
     FAULT, AT = "wrong-branch", 3
 
-    def __init__(self, stop=None):
-        super().__init__(self.FAULT, at=self.AT)
+    def __init__(self, options=None, *, stop=None, dialect=None):  # the declared contract
+        super().__init__(self.FAULT, at=self.AT, dialect=dialect)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import random
 
 import pytest
 
+from mannsim import replay
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load, run
@@ -89,7 +90,7 @@ def test_traces_record_the_policy_and_old_traces_resume_with_names(tmp_path):
         if drop:  # a trace written before register keys
             del header["program"]["keys"]
             trace.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
-        comp = Computer.resume(str(trace), load_backend("symbolic"), max_steps=10**4)
+        comp = replay.resume(str(trace), load_backend("symbolic"), max_steps=10**4)
         assert comp.program.key_policy == keys and comp.resumed_from == 5
         report = comp.run()
         assert report.reason == "halt" and report.state == run(m).state

@@ -13,6 +13,7 @@ import sys
 import pytest
 import zstandard
 
+from mannsim import replay
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.limits import MAX_TRACE_LINE, MAX_TRACE_META
@@ -20,8 +21,8 @@ from mannsim.machine import Machine, Stepper, load
 from mannsim.machine.blockrun import BlockRun
 from mannsim.machine.model import Transition
 from mannsim.program import compile_program, load_dialect
-from mannsim.trace import TraceError, TraceIndex, compact
-from mannsim.trace.compact_reader import UNMATCHED_PROMPT
+from mannsim.trace import Case, TraceError, TraceIndex, compact
+from mannsim.trace.source import UNMATCHED_PROMPT
 
 from conftest import DATA, PROGRAMS
 from helpers import one_line_error, random_machine, run_cli
@@ -166,7 +167,7 @@ def test_running_out_of_memory_while_reading_is_one_line(clean, tmp_path, monkey
     line = one_line_error(mannsim("trace", "stats", path, limit=384 << 20), "out of memory")
     assert str(path) in line
     # in process: a MemoryError anywhere in the reader is the same one-line error
-    import mannsim.trace.compact_reader as reader
+    import mannsim.trace.compact_source as reader
     monkeypatch.setattr(reader, "parse_line", lambda *a: (_ for _ in ()).throw(MemoryError()))
     with pytest.raises(TraceError, match="out of memory reading the trace"):
         TraceIndex(str(clean), strict=True)
@@ -182,13 +183,15 @@ def test_trace_commands_import_no_model_library(clean):
 
 def test_prompts_and_cases_are_parsed_only_when_needed(clean):
     with TraceIndex(str(clean)) as ix:
-        assert ix._cases and all(isinstance(rec, tuple) for rec, _ in ix._cases.values())
+        cases = ix.source._cases
+        assert cases._at and not cases._cases  # noted by place, none parsed
         assert all(not isinstance(v, str) for v in ix.prompts._at.values())
         rec = ix.cycle(1)  # expands its block: the 5 cases its 7 cycles name, no prompt
-        assert all(isinstance(rec, dict) for rec, _ in ix._cases.values())
+        assert len(cases._cases) == 5 and all(isinstance(c, Case) for c, _, _ in
+                                              cases._cases.values())
         assert all(not isinstance(v, str) for v in ix.prompts._at.values())
-        text = ix.prompts[rec["prompt"]]
-        assert "result" in text and ix.prompts._at[rec["prompt"]] == text
+        text = ix.prompts[rec.prompt]
+        assert "result" in text and ix.prompts._at[rec.prompt] == text
     with TraceIndex(str(clean), strict=True) as strict, TraceIndex(str(clean)) as lenient:
         assert strict.cases() == lenient.cases() and dict(strict.prompts) == dict(lenient.prompts)
 
@@ -198,7 +201,7 @@ def test_a_prompt_whose_text_does_not_match_its_hash_is_never_shown(clean, tmp_p
         line.replace(b"result", b"RESULT", 1) if line.startswith(b'{"t":"prompt"') else line
         for line in lines])
     with TraceIndex(str(path)) as ix:
-        digest = ix.cycle(1)["prompt"]
+        digest = ix.cycle(1).prompt
         assert ix.prompts[digest] == UNMATCHED_PROMPT and "RESULT" not in ix.prompts[digest]
         assert any("does not match its hash" in w for w in ix.warnings)
     with pytest.raises(TraceError, match="does not match its hash"):
@@ -291,12 +294,12 @@ def test_a_forged_snapshot_in_a_meta_block_is_never_shown(clean, tmp_path):
         assert any("a snapshot after cycle 3" in w and "not used" in w for w in ix.warnings)
         for k in range(1, len(ix) + 1):
             assert ix.config_before(k) == _reference_config(forged, k)
-            assert ix.checked(k)["verified"]
+            assert ix.checked(k).verified
     out = run_cli(["trace", "show", str(forged), "--steps", "4:4", "--json"])
     assert out.returncode == 0 and "a snapshot after cycle 3" in out.stderr
     assert json.loads(out.stdout)["tape"].count("1") == 2  # the machine's two 1s, not ten
     with pytest.raises(TraceError, match="the snapshot after cycle 3 is not the machine"):
-        Computer.replayed(str(forged), load_backend("symbolic"))  # resume compares them all
+        replay.replayed(str(forged), backend=load_backend("symbolic"))  # resume compares them all
 
 
 def test_forged_case_fields_are_flagged_and_the_machines_are_shown(clean, tmp_path):
@@ -316,16 +319,16 @@ def test_forged_case_fields_are_flagged_and_the_machines_are_shown(clean, tmp_pa
     forged = _rewrite_meta(clean, tmp_path / "w.jsonl.zst", edit)
     with TraceIndex(str(forged)) as ix:
         c1 = ix.checked(1)
-        assert not c1["verified"] and c1["config"] == "reference"
-        assert c1["writes"] == [["op", "<instruction B>"], ["0", "1"]]  # what the answer writes
-        assert any("records writes" in p for p in c1["problems"])
+        assert not c1.verified and c1.config == "reference"
+        assert c1.writes == (("op", "<instruction B>"), ("0", "1"))  # what the answer writes
+        assert any("records writes" in p for p in c1.problems)
         c2 = ix.checked(2)
         assert any("recorded as ok, but its answer fails the live check" in p
-                   for p in c2["problems"])
-        assert not c2["verified"]
-        assert ix.checked(3)["verified"]  # a case nobody touched
+                   for p in c2.problems)
+        assert not c2.verified
+        assert ix.checked(3).verified  # a case nobody touched
         warned = list(ix.warnings)
-        assert ix.checked(1)["problems"] == c1["problems"] and ix.warnings == warned  # once
+        assert ix.checked(1).problems == c1.problems and ix.warnings == warned  # once
 
 
 def test_a_record_that_disagrees_with_the_machine_is_flagged(tmp_path):
@@ -339,9 +342,9 @@ def test_a_record_that_disagrees_with_the_machine_is_flagged(tmp_path):
     plain.write_text("\n".join(lines) + "\n")
     with TraceIndex(str(plain)) as ix:
         c = ix.checked(4)
-        assert (c["state"], c["head"], c["read"]) == ("B", -1, "0")
-        assert any("records state B, head 5, read 1" in p for p in c["problems"])
-        assert not c["verified"] and any("head 5" in w for w in ix.warnings)
+        assert (c.state, c.head, c.read) == ("B", -1, "0")
+        assert any("records state B, head 5, read 1" in p for p in c.problems)
+        assert not c.verified and any("head 5" in w for w in ix.warnings)
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.zst"])
@@ -350,9 +353,9 @@ def test_every_cycle_of_a_clean_trace_checks(tmp_path, suffix):
     with TraceIndex(str(path)) as ix:
         for k in range(1, len(ix) + 1):
             c, rec = ix.checked(k), ix.cycle(k)
-            assert c["verified"] and not c["problems"], (k, c)
-            assert (c["state"], c["head"], c["read"]) == (rec["state"], rec["head"], rec["read"])
-            assert (c["writes"], c["updates"]) == (rec["writes"], rec["updates"])
+            assert c.verified and not c.problems, (k, c)
+            assert (c.state, c.head, c.read) == (rec.state, rec.head, rec.read)
+            assert (c.writes, c.updates) == (rec.writes, rec.updates)
         assert not ix.warnings
 
 
@@ -368,9 +371,9 @@ def test_an_answer_that_reads_the_tape_is_checked_on_the_whole_configuration(tmp
             lines[i] = json.dumps(rec)
     plain.write_text("\n".join(lines) + "\n")
     with TraceIndex(str(plain)) as ix:
-        assert ix.checked(3)["verified"]
+        assert ix.checked(3).verified
         c = ix.checked(5)  # A reading 0 at cell -2: cell 0 holds 1, so it writes 1, as recorded
-        assert c["verified"] and c["writes"] == [["op", "<instruction B>"], ["-2", "1"]]
+        assert c.verified and c.writes == (("op", "<instruction B>"), ("-2", "1"))
 
 
 def test_a_compact_trace_without_snapshots_is_not_replayed_without_end(clean, tmp_path,
@@ -379,8 +382,8 @@ def test_a_compact_trace_without_snapshots_is_not_replayed_without_end(clean, tm
     # the last one lies further from any configuration the reader may start from than it
     # replays (MAX_VERIFY_STEPS, here lowered to 2^16, or at least 4 snapshot intervals), so
     # it is refused before any step is replayed
-    import mannsim.trace.index as index
-    monkeypatch.setattr(index, "MAX_VERIFY_STEPS", 1 << 16)
+    import mannsim.trace.configs as configs
+    monkeypatch.setattr(configs, "MAX_VERIFY_STEPS", 1 << 16)
     data, blocks = _blocks(clean)
     lines = [b'{"t":"c","k":0}', b'{"t":"c","k":1}'] * 2048  # bb2's A 0 / B 0 back and forth
     raw = b"".join(line + b"\n" for line in lines)
@@ -397,7 +400,7 @@ def test_a_compact_trace_without_snapshots_is_not_replayed_without_end(clean, tm
         with pytest.raises(TraceError, match="steps past the nearest configuration"):
             ix.config_before(len(ix))
         assert ix.replayed_steps == 0
-        assert not ix.checked(3)["verified"]  # and the records disagree with the machine
+        assert not ix.checked(3).verified  # and the records disagree with the machine
 
 
 def forged_cases_trace(clean, out):
@@ -446,15 +449,17 @@ def test_the_checkpoints_cell_count_is_kept_exactly(tmp_path, monkeypatch):
     after random jumps, evictions and a hand-over to a fresh index it equals the real sum."""
     import random as rnd
 
-    import mannsim.trace.index as index
-    monkeypatch.setattr(index, "CHECKPOINTS", 5)
+    import mannsim.trace.configs as configs
+    monkeypatch.setattr(configs, "CHECKPOINTS", 5)
     trace = bb2_trace(tmp_path / "t.jsonl", name="bb5.tm", max_steps=6000)
     rng = rnd.Random(3)
     with TraceIndex(str(trace)) as ix, TraceIndex(str(trace)) as fresh:
         for _ in range(60):
             ix.config_before(rng.randint(1, len(ix)))
-            real = sum(len(t.tape) for t, _ in ix._checkpoints.values())
-            assert ix._checkpoint_cells == real and len(ix._checkpoints) <= 5
+            cs = ix._configurations()
+            real = sum(len(t.tape) for t, _ in cs.checkpoints.values())
+            assert cs.checkpoint_cells == real and len(cs.checkpoints) <= 5
         fresh.continue_from(ix)
         fresh.config_before(len(fresh))
-        assert fresh._checkpoint_cells == sum(len(t.tape) for t, _ in fresh._checkpoints.values())
+        cs = fresh._configurations()
+        assert cs.checkpoint_cells == sum(len(t.tape) for t, _ in cs.checkpoints.values())

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mannsim import replay as run_replay
 from mannsim.backends import load_backend
 from mannsim.backends.base import Completion
-from mannsim.backends.symbolic import answer as perfect
 from mannsim.computer import Computer
 from mannsim.machine import Machine, Transition, load, run
 from mannsim.memory import Memory
@@ -27,6 +27,7 @@ from mannsim.verify import CertificateError, audit, certificate, replay, verify
 from conftest import PROGRAMS
 
 DIALECTS = [load_dialect("schuurmans"), load_dialect("compact")]
+perfect = DIALECTS[0].shape.evaluate  # the symbolic CPU's answer
 TEACHING = ["binary_addition.tm", "binary_increment.tm", "copy.tm", "palindrome.tm",
             "unary_multiplication.tm", "bb2.tm", "bb3.tm", "bb2x4.tm"]
 PROGS = {(name, d.name): compile_program(load(str(PROGRAMS / name)), d)
@@ -251,7 +252,7 @@ def test_a_cycle_the_live_run_rejected_is_never_accepted_by_replay(tmp_path_fact
     REPLAY["diverged"] += 1
     n, line = forge(trace)
     with pytest.raises(TraceError) as e:
-        Computer.resume(str(trace), Adversary(program, seed))
+        run_replay.resume(str(trace), Adversary(program, seed))
     assert f"cycle {n} is recorded as ok, but its answer fails the live check" in str(e.value)
     assert f":{line}:" in str(e.value) or f"line {line}" in str(e.value)
     REPLAY["refused"] += 1
@@ -275,7 +276,7 @@ def test_the_forged_traces_above_were_made():
                 continue
             forge(trace)
             with pytest.raises(TraceError, match="fails the live check"):
-                Computer.resume(str(trace), Adversary(program, seed))
+                run_replay.resume(str(trace), Adversary(program, seed))
             refused += 1
     assert refused >= 10
 
@@ -408,10 +409,10 @@ def test_an_older_trace_whose_divergence_the_current_rules_pass_is_resumed_and_s
             continue
         old.append(r)
     trace.write_text("".join(json.dumps(r) + "\n" for r in old))
-    comp = Computer.resume(str(trace), model)
+    comp = run_replay.resume(str(trace), model)
     assert comp.resumed_from == last - 1
     assert any(f"cycle {last} was recorded as diverged by an older mannsim" in n for n in comp.notes)
-    report = comp.run(append=True)
+    report = comp.run()
     assert report.reason == "halt" and report.divergence is None
 
 
@@ -432,9 +433,9 @@ def test_a_relabelled_cut_answer_is_never_accepted_by_replay(tmp_path, how):
     records = [json.loads(x) for x in trace.read_text().splitlines()]
     assert [r.get("cut") for r in records if r["t"] == "cycle"] == [True]
     forge(trace)
-    comp = Computer.resume(str(trace), model)
+    comp = run_replay.resume(str(trace), model)
     assert comp.resumed_from == 0  # the relabelled cycle was not accepted
-    assert comp.run(append=True).divergence is not None
+    assert comp.run().divergence is not None
 
 
 def test_a_certificate_or_card_with_a_huge_integer_is_one_line(tmp_path):
@@ -490,9 +491,9 @@ def test_a_raw_trace_names_the_next_state_by_the_reference_machine(tmp_path):
     prog = compile_program(machine, DIALECTS[0])
     trace = tmp_path / "t.jsonl"
     Computer(prog, load_backend("symbolic"), max_steps=3, trace=str(trace)).run()
-    ops = [dict(r["writes"])["op"] for r in read_trace(str(trace)).cycles]
+    ops = [dict(r.writes)["op"] for r in read_trace(str(trace)).cycles]
     assert ops == [f"<instruction {prog.keys[q]}>" for q in ("B", "C", "C")]
     # and a view, which derives the writes again from the answer, agrees with the record
     from mannsim.trace import TraceIndex
     with TraceIndex(str(trace)) as ix:
-        assert all(ix.checked(k)["verified"] for k in range(1, len(ix) + 1)) and not ix.warnings
+        assert all(ix.checked(k).verified for k in range(1, len(ix) + 1)) and not ix.warnings

@@ -272,8 +272,8 @@ def test_the_embedded_model_runs_on_one_thread_by_default_and_auto_chooses():
         assert load_backend("hf").threads == 1
         assert load_backend("hf", threads=3).threads == 3
         auto = load_backend("hf", threads="auto")
-        from mannsim.backends.hf.loading import torch_default_threads
-        assert auto.threads in (1, torch_default_threads(torch))
+        from mannsim.backends.hf.threads import torch_default_threads
+        assert auto.threads in (1, torch_default_threads())
         assert torch.get_num_threads() == auto.threads
     finally:
         torch.set_num_threads(before)

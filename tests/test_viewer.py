@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from mannsim import replay
 from mannsim.backends import load_backend
 from mannsim.computer import Computer
 from mannsim.machine import load
@@ -129,7 +130,7 @@ def test_viewer_jumps_to_the_divergence(diverged_trace):
 
 def test_index_opens_fast_and_reads_truncated_traces(u15_trace, tmp_path):
     ix = TraceIndex(str(u15_trace))
-    assert len(ix) == 39066 and len(ix.prompts) == 29 and ix.end["reason"] == "halt"
+    assert len(ix) == 39066 and len(ix.prompts) == 29 and ix.end.reason == "halt"
     assert ix.config_before(39066)[:2] == ("J", 0)
     cut = tmp_path / "cut.jsonl"
     data = u15_trace.read_bytes()
@@ -176,7 +177,7 @@ def test_viewer_opens_a_compact_trace_at_its_last_cycle_from_a_snapshot(tmp_path
 
     def last(t):
         assert f"cycle {n:,} / {n:,}" in t["title"]
-        assert f"state {rec['state']}" in t["status"] and f"head {rec['head']}" in t["status"]
+        assert f"state {rec.state}" in t["status"] and f"head {rec.head}" in t["status"]
         assert "✓" in t["check"]
     run_pilot(path, [(["end"], last)])
 
@@ -200,12 +201,12 @@ def test_run_view_follows_the_run_and_quitting_stops_it(tmp_path):
                 await pilot.press("q")
         asyncio.run(main())
 
-    report = _run_with_viewer(comp, False, show)
+    report = _run_with_viewer(comp, show)
     assert report.reason == "interrupted" and 0 < report.cycles < 39066
     assert seen[-1] > seen[0] >= 1  # the viewer followed the run as it went
     t = read_trace(str(trace))
-    assert t.end["reason"] == "interrupted" and len(t.cycles) == report.cycles
-    resumed = Computer.resume(str(trace), FaultyBackend("none", at=-1))
+    assert t.end.reason == "interrupted" and len(t.cycles) == report.cycles
+    resumed = replay.resume(str(trace), FaultyBackend("none", at=-1))
     assert resumed.cycle == report.cycles
 
 

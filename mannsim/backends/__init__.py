@@ -5,14 +5,43 @@ A third-party package adds one by declaring, in its own ``pyproject.toml``::
     [project.entry-points."mannsim.backends"]
     mybackend = "my_package.module:MyBackend"
 
-where ``MyBackend(**options)`` implements :class:`mannsim.backends.base.Backend`.
+where ``MyBackend`` implements :class:`mannsim.backends.base.Backend` and declares its
+contract (:mod:`mannsim.backends.contract`) as class attributes::
+
+    @dataclass(frozen=True)
+    class MyOptions:
+        model: str | None = None              # a user option: --model
+        retries: int = 3                      # --retries
+        warmup: bool = tuning(False)          # for code only, no flag
+
+    class MyBackend:
+        \"\"\"One line that `mannsim backends` shows.\"\"\"
+        name = "mybackend"
+        Options = MyOptions                   # NoOptions when it takes none
+        takes_dialect = False                 # True: it is given the run's dialect
+        thread_safe = False                   # True: concurrent complete() calls are safe
+
+        def __init__(self, options: MyOptions, *, stop: Sequence[str] = ("\\n",)): ...
+
+:func:`load_backend` checks the options given against ``Options`` (an option it does not
+declare is a one-line error naming the ones it does), builds ``MyBackend(MyOptions(...),
+stop=...)``, and adds ``dialect=`` only where ``takes_dialect`` is declared (the caller's, or
+the default dialect's when the caller names none). A class written to the earlier contract
+(built as ``MyBackend(**options)``, an ``OPTIONS`` tuple or just constructor keywords, a
+``dialect`` parameter) still loads: :mod:`mannsim.backends.legacy` derives its contract.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
+from typing import Any
 
-from .base import MAX_ANSWER, Backend, BackendError, Completion
+from ..program.dialect import DEFAULT_DIALECT, Dialect, load_dialect
+from . import legacy
+from .base import Backend, BackendError, Completion
+from .contract import Contract, NoOptions, declared, flag, tuning
 
 GROUP = "mannsim.backends"
 #: Built-ins, also registered as entry points in pyproject.toml (this table lets a source
@@ -32,8 +61,22 @@ def registry() -> dict[str, str]:
     return found
 
 
-def load_backend(name: str, **options) -> Backend:
-    """Instantiate the backend called ``name`` with ``options``."""
+def contract_of(cls: Any) -> Contract:
+    """What a backend class declares (or, for one written to the earlier contract, what
+    :mod:`.legacy` derives)."""
+    return declared(cls) or legacy.derive(cls)
+
+
+@cache
+def _default_dialect() -> Dialect:
+    return load_dialect(DEFAULT_DIALECT, allow_path=False)
+
+
+def load_backend(name: str, *, stop: Sequence[str] | None = None, dialect: Any = None,
+                 **options: Any) -> Backend:
+    """Instantiate the backend called ``name`` with ``options`` (``stop``: the dialect's stop
+    strings; ``dialect``: the run's dialect, or eval's list of them, given only to a backend
+    that declares ``takes_dialect``)."""
     target = registry().get(name)
     if target is None:
         raise BackendError(f"unknown backend {name!r} (installed: {', '.join(sorted(registry()))})")
@@ -42,16 +85,15 @@ def load_backend(name: str, **options) -> Backend:
         cls = getattr(import_module(module), attr)
     except (ImportError, AttributeError) as e:
         raise BackendError(f"backend {name!r} cannot be loaded: {e}") from None
-    if "dialect" in options and not _takes(cls, "dialect"):
-        options.pop("dialect")  # offered to every backend; only some read prompts themselves
-    accepted = accepted_options(cls)
-    unknown = [k for k in options if k in USER_OPTIONS and accepted is not None
-               and k not in accepted]
+    contract = contract_of(cls)
+    unknown = [k for k in options if contract.accepts is not None and k not in contract.accepts]
     if unknown:
-        flag = "--" + unknown[0].replace("_", "-")
-        takes = ", ".join("--" + k.replace("_", "-") for k in sorted(accepted)) or "no options"
-        raise BackendError(f"backend {name!r} does not take {flag} (it takes {takes})")
-    return cls(**options)
+        takes = ", ".join(flag(k) for k in contract.flags or ()) or "no options"
+        raise BackendError(f"backend {name!r} does not take {flag(unknown[0])} (it takes {takes})")
+    internal: dict[str, Any] = {} if stop is None else {"stop": stop}
+    if contract.takes_dialect:
+        internal["dialect"] = _default_dialect() if dialect is None else dialect
+    return contract.make(options, internal)
 
 
 def describe(name: str) -> str:
@@ -60,50 +102,14 @@ def describe(name: str) -> str:
     module, _, attr = registry().get(name, ":").partition(":")
     try:
         cls = getattr(import_module(module), attr)
+        contract = contract_of(cls)
     except Exception as e:  # noqa: BLE001 - a broken third-party backend is reported, not raised
         return f"(cannot be loaded: {type(e).__name__}: {e})"
     doc = (cls.__doc__ or "").strip().splitlines()
-    opts = accepted_options(cls)
-    takes = "any options" if opts is None else (
-        ", ".join("--" + o.replace("_", "-") for o in sorted(opts)) or "no options")
+    takes = "any options" if contract.flags is None else (
+        ", ".join(flag(o) for o in contract.flags) or "no options")
     return f"{doc[0] if doc else '(no description)'} Options: {takes}."
 
 
-#: Options mannsim itself passes (not typed by the user): ``stop`` to every backend,
-#: ``dialect`` (the run's prompt dialect) to a backend whose constructor takes it.
-INTERNAL_OPTIONS = ("stop", "dialect")
-
-
-def _takes(cls, name: str) -> bool:
-    import inspect
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params
-
-
-#: The backend options a user types (the command line's flags); each must be one the chosen
-#: backend takes. Other keyword options (tests, benchmarks) go to the constructor as they are.
-USER_OPTIONS = ("model", "device", "dtype", "threads", "allow_pickle", "online", "base_url", "api_key",
-                "api_mode", "timeout", "retries")
-
-
-def accepted_options(cls) -> set[str] | None:
-    """The user options a backend class takes: its ``OPTIONS``, else its constructor's named
-    parameters (None: it takes anything, ``**kwargs``)."""
-    declared = getattr(cls, "OPTIONS", None)
-    if declared is not None:
-        return set(declared)
-    import inspect
-    try:
-        params = inspect.signature(cls).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params if p.name not in INTERNAL_OPTIONS}
-
-
-__all__ = ["MAX_ANSWER", "Backend", "BackendError", "Completion", "GROUP", "USER_OPTIONS", "load_backend",
-           "registry"]
+__all__ = ["Backend", "BackendError", "Completion", "Contract", "GROUP", "NoOptions", "contract_of",
+           "describe", "load_backend", "registry", "tuning"]

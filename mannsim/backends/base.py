@@ -1,17 +1,12 @@
 """The backend protocol: prompts in, completions out. Backends know nothing about machines."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from ..errors import EXIT_BACKEND, MannsimError
-from ..limits import MAX_ANSWER as _MAX_ANSWER
 from ..safe_text import one_line
-
-#: Longest answer a backend may return (characters); longer answers are cut and flagged. One
-#: rule, kept in limits.py.
-MAX_ANSWER = _MAX_ANSWER
 
 
 class BackendError(MannsimError):
@@ -34,7 +29,7 @@ class Completion:
     latency: float = 0.0       # seconds
     cached: bool = False
     truncated: bool = False    # the answer hit MAX_ANSWER or the token limit
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -45,7 +40,7 @@ class Backend(Protocol):
     #: say so is not (see :func:`thread_safe`).
     thread_safe: bool = False
 
-    def identity(self) -> dict:
+    def identity(self) -> dict[str, Any]:
         """Name, model, a hash of the weights or endpoint, and decoding settings."""
 
     def complete(self, prompts: Sequence[str]) -> list[Completion]:
@@ -55,12 +50,21 @@ class Backend(Protocol):
         """Release resources."""
 
 
-def complete_all(backend, prompts: Sequence[str], batch: int | None = None) -> list[Completion]:
+class BatchBackend(Backend, Protocol):
+    """A backend that also decodes many prompts side by side (hf, for ``verify``)."""
+
+    def complete_batch(self, prompts: Sequence[str], batch_size: int = 32) -> list[Completion]:
+        """Greedy completions of ``prompts``, ``batch_size`` at a time, in order."""
+
+
+def complete_all(backend: Backend, prompts: Sequence[str],
+                 batch: int | None = None) -> list[Completion]:
     """``backend.complete(prompts)`` (or ``complete_batch`` with ``batch``), held to the
     protocol: one :class:`Completion` with a text per prompt, in order. A backend (a third
     party's, say) that answers with more, fewer or other things is a failure of the backend
     (one line, exit 3), never an answer matched to the wrong prompt."""
-    out = backend.complete(prompts) if batch is None else backend.complete_batch(prompts, batch)
+    out: object = (backend.complete(prompts) if batch is None
+                   else cast(BatchBackend, backend).complete_batch(prompts, batch))
     if not isinstance(out, (list, tuple)) or len(out) != len(prompts):
         got = len(out) if isinstance(out, (list, tuple)) else type(out).__name__
         raise BackendFailure(f"backend {one_line(getattr(backend, 'name', '?'), 40)!r} returned "
@@ -72,13 +76,14 @@ def complete_all(backend, prompts: Sequence[str], batch: int | None = None) -> l
     return list(out)
 
 
-def thread_safe(backend) -> bool:
+def thread_safe(backend: object) -> bool:
     """Whether ``backend`` (an instance or a class) declares that concurrent ``complete``
     calls are safe: its ``thread_safe`` is ``True`` itself (missing or anything else: no)."""
     return getattr(backend, "thread_safe", False) is True
 
 
-def same_backend(now: dict, recorded: dict, what: str = "the trace") -> str | None:
+def same_backend(now: Mapping[str, Any], recorded: object,
+                 what: str = "the trace") -> str | None:
     """Why the backend ``now`` is not the one ``what`` (a trace, a certificate) ``recorded``
     (None: it is): the same backend name, and the same weights (sha256) where either side has
     weights, else the same model name."""

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import click
 
 from .. import __version__
+from ..backends import describe, registry
 from ..errors import EXIT_BACKEND, EXIT_BAD_INPUT, MannsimError
-from ..machine import formats
+from ..machine import Machine, formats
+from ..program import compile_program, load_dialect, render_listing
 from ..program.dialect import DEFAULT_DIALECT
+from ..resources import list_programs
 from ..safe_text import one_line
 from . import eval_cmd, run_cmd, trace_cmd, utm_cmd, verify_cmd
 from .consoles import console, err_console
@@ -19,7 +23,7 @@ from .render import transition_table
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mannsim")
-def cli():
+def cli() -> None:
     """mannsim: run Turing machines with a language model as the CPU.
 
     PROGRAM arguments are machine files (.tm, Morphett .morphett/.mt, turingmachine.io
@@ -32,7 +36,7 @@ def cli():
 @cli.command()
 @click.argument("program")
 @_format_option()
-def show(program, fmt):
+def show(program: str, fmt: str | None) -> None:
     """Print PROGRAM's transition table."""
     machine = formats.load(program, fmt)
     console.print(transition_table(machine))
@@ -51,7 +55,7 @@ def show(program, fmt):
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write here instead of standard output.")
 @_format_option()
-def convert(program, to_fmt, output, fmt):
+def convert(program: str, to_fmt: str, output: str | None, fmt: str | None) -> None:
     """Write PROGRAM in another format (tm, std, morphett, yaml)."""
     if output:
         check_output(output)
@@ -70,9 +74,8 @@ def convert(program, to_fmt, output, fmt):
               help="Prompt dialect (a folder under prompts/, or a path).")
 @click.option("--cases", is_flag=True, help="Print every distinct rendered prompt with its answer.")
 @_format_option()
-def prompts(program, dialect, cases, fmt):
+def prompts(program: str, dialect: str, cases: bool, fmt: str | None) -> None:
     """Print PROGRAM compiled into a prompt program: exactly what the model will see."""
-    from ..program import compile_program, load_dialect, render_listing
     prog = compile_program(formats.load(program, fmt), load_dialect(dialect))
     if not cases:
         click.echo(render_listing(prog), nl=False)
@@ -83,7 +86,7 @@ def prompts(program, dialect, cases, fmt):
         click.echo(f"; expected answer:\n{case.answer}\n")
 
 
-def state_count(m) -> str:
+def state_count(m: Machine) -> str:
     """States as busy-beaver tables count them: the working states, halting ones apart
     (bb2: "2 states + halting Z")."""
     halting = [q for q in m.states if q in m.halt_states]
@@ -95,9 +98,9 @@ def state_count(m) -> str:
 
 
 @cli.command("programs")
-def programs_cmd():
+def programs_cmd() -> None:
     """List the programs shipped with mannsim, by the name that runs them (`mannsim run NAME`)."""
-    from ..resources import list_programs
+    # lazy: only this command and compile/decode read bi-tag systems; --help stays fast
     from ..utm import load as load_bitag
     shipped = list_programs()
     width = max((len(n) for n, _ in shipped), default=0) + 2
@@ -116,9 +119,8 @@ def programs_cmd():
 
 
 @cli.command()
-def backends():
+def backends() -> None:
     """List the installed backends (entry-point group mannsim.backends)."""
-    from ..backends import describe, registry
     click.echo(f"{run_cmd.REFERENCE:10} (built in) the plain reference simulator, no memory loop")
     for name, target in sorted(registry().items()):
         click.echo(f"{name:10} {one_line(describe(name), 160)}  [{one_line(target, 80)}]")
@@ -129,7 +131,7 @@ for command in (run_cmd.run, verify_cmd.verify, trace_cmd.trace, trace_cmd.plot_
     cli.add_command(command)
 
 
-def main(argv=None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: every error ends in one line on standard error and its exit code: 2 for bad
     input, 3 for a backend that failed while answering (:class:`BackendFailure`)."""
     try:

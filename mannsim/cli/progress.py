@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import Any
 
+from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
@@ -41,15 +45,15 @@ class Ticker:
     """A one-line progress display; ``update(done)`` returns True once Ctrl-C was pressed
     (a second Ctrl-C interrupts at once)."""
 
-    def __init__(self, console, label: str, total: int | None = None, unit: str = "steps",
-                 limit: bool = False):
+    def __init__(self, console: Console, label: str, total: int | None = None,
+                 unit: str = "steps", limit: bool = False):
         self.console, self.label, self.total, self.unit, self.limit = console, label, total, unit, limit
         self.on = console.is_terminal
         self.stop_requested = False
         self.started = time.perf_counter()
         self._next = 0.0
         self._live: Live | None = None
-        self._previous = None
+        self._previous: Callable[[int, FrameType | None], Any] | int | None = None
 
     def __enter__(self) -> Ticker:
         self.started = time.perf_counter()
@@ -62,7 +66,7 @@ class Ticker:
             self._previous = None
         return self
 
-    def _interrupt(self, signum, frame) -> None:
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
         if self.stop_requested:
             raise KeyboardInterrupt
         self.stop_requested = True
@@ -85,8 +89,9 @@ class Ticker:
         if self._live is not None:
             self._live.update(Text(f"{self.label}: {text}"), refresh=True)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if self._live is not None:
-            self._live.__exit__(*exc)
+            self._live.__exit__(exc_type, exc, tb)
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -10,7 +11,7 @@ from rich.text import Text
 from ..machine.model import MOVE_NAMES, Machine
 
 
-def plain_head(console) -> bool:
+def plain_head(console: Console) -> bool:
     """Whether the head cell must be marked in the text itself: off a terminal (a pipe, a file)
     and on a terminal that shows no styles (``TERM=dumb``), where a style would be lost."""
     return not console.is_terminal or console.color_system is None

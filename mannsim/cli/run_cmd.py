@@ -5,34 +5,50 @@ import json
 import os
 import signal
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import Console
 from rich.markup import escape
 
+from .. import backends, replay
+from ..backends import load_backend
+from ..computer import Computer
 from ..errors import MannsimError
-from ..limits import DEFAULT_BACKEND_STEPS
+from ..limits import DEFAULT_BACKEND_STEPS, DEFAULT_REFERENCE_STEPS
 from ..machine import formats
+from ..machine.model import Machine
 from ..machine.simulator import run as run_reference
-from ..program.compiler import DEFAULT_KEYS
+from ..program import Dialect, compile_program, load_dialect
+from ..program.compiler import DEFAULT_KEYS, KeyPolicy
 from ..program.dialect import DEFAULT_DIALECT
+from ..run_state import RunReport
 from ..safe_text import one_line
+from ..trace import TraceIndex, read_header
 from .consoles import console, format_option
 from .options import backend_options as backend_options_decorator
 from .options import input_options, load_machine
+from .progress import Ticker
 from .render import plain_head, tape_window
 from .run_view import LiveView, print_report
+
+if TYPE_CHECKING:
+    from ..viewer import TraceViewer
 
 REFERENCE = "reference"
 
 
 def backend_names() -> list[str]:
-    from ..backends import registry
-    return [REFERENCE] + sorted(registry())
+    return [REFERENCE] + sorted(backends.registry())  # looked up at call time (tests patch it)
 
 
-def run_reference_cmd(console, machine, label, max_steps, as_json):
-    from .progress import Ticker
+def run_reference_cmd(console: Console, machine: Machine, label: str, max_steps: int,
+                      as_json: bool) -> int:
     t0 = time.perf_counter()
     with Ticker(console, f"{label} on reference", max_steps, "steps", limit=True) as tick:
         result = run_reference(machine, max_steps, progress=tick)
@@ -55,45 +71,49 @@ def run_reference_cmd(console, machine, label, max_steps, as_json):
     return 130 if result.interrupted else 0
 
 
-def _run_with_viewer(comp, append: bool, show=lambda app: app.run()):
+def _run_with_viewer(comp: Computer,
+                     show: Callable[[TraceViewer], object] = lambda app: app.run(),
+                     ) -> RunReport:
     """Run in a thread while the viewer follows the trace; quitting the viewer stops the run.
     ``show(app)`` runs the viewer (a test runs it headless)."""
-    import threading
-
-    from ..trace import TraceIndex
-    from ..viewer import TraceViewer
+    from ..viewer import TraceViewer  # lazy: Textual costs ~0.15 s to import
     stop = threading.Event()
 
-    def work():
-        for _ in comp.cycles(append=append):
+    def work() -> None:
+        for _ in comp.cycles():
             if stop.is_set():
                 break  # ends the run as interrupted, its trace finished
 
+    path = comp.trace_path
+    assert path is not None  # a run with the viewer always writes a trace
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     deadline = time.time() + 30
     while time.time() < deadline and worker.is_alive():
         try:
-            index = TraceIndex(comp.trace_path)
+            index = TraceIndex(path)
             break
         except MannsimError:
             time.sleep(0.05)
     else:
-        index = TraceIndex(comp.trace_path)
+        index = TraceIndex(path)
     show(TraceViewer(index, start=max(1, len(index)), follow=True))
     stop.set()
     worker.join()
+    assert comp.result is not None  # the worker finished the run
     return comp.result
 
 
-def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):
+def _resume_settings(resume: str, program_spec: str | None, fmt: str | None,
+                     backend_name: str | None, dialect_name: str | None,
+                     ) -> tuple[str, Dialect, Machine | None]:
     """What a resumed run uses: the trace's backend and dialect unless given (then they must
     agree), and PROGRAM only to check it is the trace's. Returns (backend, dialect, machine)."""
-    from ..program import load_dialect
-    from ..trace import read_header
-    header = read_header(resume)  # the whole trace is read (and re-checked) by the resume
-    recorded = header["backend"].get("name")
-    recorded_dialect = header["dialect"].get("name")
+    # the backend is chosen from the header before the whole trace is read (and re-checked) by
+    # the resume, with the dialect loaded here
+    header = read_header(resume)
+    recorded = header.backend_name
+    recorded_dialect = header.dialect_name
     if backend_name is not None and backend_name != recorded:
         raise MannsimError(f"the trace was recorded with backend {one_line(recorded, 40)!r}; "
                            f"--backend {backend_name} would mix two backends in one run (leave "
@@ -108,13 +128,12 @@ def _resume_settings(resume, program_spec, fmt, backend_name, dialect_name):
     return backend_name, dialect, machine
 
 
-def run_computer(console, *, program_spec, fmt, backend_name, backend_options, dialect_name,
-                 max_steps, trace, resume, memo, as_json, live, view=False, inputs=None,
-                 keys=DEFAULT_KEYS):
-    from ..backends import load_backend
-    from ..computer import Computer
-    from ..program import compile_program, load_dialect
-
+def run_computer(console: Console, *, program_spec: str | None, fmt: str | None,
+                 backend_name: str | None, backend_options: dict[str, Any],
+                 dialect_name: str | None, max_steps: int | None, trace: str | None,
+                 resume: str | None, memo: bool, as_json: bool, live: bool, view: bool = False,
+                 inputs: dict[str, str] | None = None,
+                 keys: KeyPolicy | str = DEFAULT_KEYS) -> int:
     if resume:
         if trace and os.path.abspath(trace) != os.path.abspath(resume):
             raise click.UsageError("--resume continues its own trace; leave --trace out")
@@ -122,32 +141,34 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
                                                         dialect_name)
     else:
         dialect = load_dialect(dialect_name or DEFAULT_DIALECT)
+    assert backend_name is not None  # `run` names one unless the run resumes a trace
     backend = load_backend(backend_name, stop=dialect.stop, dialect=dialect, **backend_options)
     try:
         if resume:
-            comp = Computer.resume(resume, backend, max_steps=max_steps, memo=memo,
-                                   dialect=dialect if dialect_name else None, machine=given)
+            comp = replay.resume(resume, backend, max_steps=max_steps, memo=memo,
+                                 dialect=dialect, machine=given)
             trace = resume
         else:
+            assert program_spec is not None  # `run` wants a PROGRAM unless the run resumes
             machine = load_machine(program_spec, fmt, inputs)
             program = compile_program(machine, dialect, keys)
             if view and not trace:
-                import tempfile
                 trace = os.path.join(tempfile.mkdtemp(prefix="mannsim-"), "trace.jsonl")
             limit = DEFAULT_BACKEND_STEPS if max_steps is None else max_steps
             comp = Computer(program, backend, max_steps=limit, trace=trace, memo=memo)
         machine = comp.program.machine
         label = machine.name or program_spec or resume
+        assert label is not None  # a new run has a PROGRAM, a resumed one its trace
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             if view:
-                report = _run_with_viewer(comp, bool(resume))
+                report = _run_with_viewer(comp)
             elif live:
-                with LiveView(console, label, backend_name, comp) as view:
-                    comp.progress = view
-                    report = comp.run(append=bool(resume))
+                with LiveView(console, label, backend_name, comp) as live_view:
+                    comp.progress = live_view
+                    report = comp.run()
             else:
-                report = comp.run(append=bool(resume))
+                report = comp.run()
         finally:
             signal.signal(signal.SIGTERM, previous)
     finally:
@@ -168,7 +189,7 @@ def run_computer(console, *, program_spec, fmt, backend_name, backend_options, d
     return 0
 
 
-def _raise_interrupt(signum, frame):
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
@@ -205,8 +226,10 @@ def _raise_interrupt(signum, frame):
 @input_options
 @backend_options_decorator
 @format_option()
-def run(program, backend, dialect, keys, max_steps, trace, resume, memo, as_json, live, view, fmt,
-        backend_options, inputs):
+def run(program: str | None, backend: str | None, dialect: str | None, keys: str | None,
+        max_steps: int | None, trace: str | None, resume: str | None, memo: bool,
+        as_json: bool, live: bool | None, view: bool, fmt: str | None,
+        backend_options: dict[str, Any], inputs: dict[str, str]) -> None:
     """Run PROGRAM and report steps, state, head and tape.
 
     With --backend reference the machine runs on the fast reference simulator. Any other
@@ -237,9 +260,10 @@ def run(program, backend, dialect, keys, max_steps, trace, resume, memo, as_json
                                    "needs a backend other than 'reference'")
         if dialect or keys:
             raise click.UsageError("--dialect and --keys need a backend other than 'reference'")
+        assert program is not None  # given: a reference run cannot --resume (checked above)
         machine = load_machine(program, fmt, inputs)
         code = run_reference_cmd(console, machine, machine.name or program,
-                                 10**9 if max_steps is None else max_steps, as_json)
+                                 DEFAULT_REFERENCE_STEPS if max_steps is None else max_steps, as_json)
     else:
         if live is None:
             live = sys.stdout.isatty() and not as_json

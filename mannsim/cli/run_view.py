@@ -3,44 +3,60 @@ panel) when it ends."""
 from __future__ import annotations
 
 import time
+from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import MannsimError
+from ..machine import Machine
+from ..machine import run as run_machine
+from ..program import Program, compile_program, load_dialect
 from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
+from ..trace import read_header
 from ..trace.views import MemoryNames, divergence_lines, divergence_writes, memory_names
 from .progress import eta_text
 from .render import plain_head, tape_window
+
+if TYPE_CHECKING:  # annotations only: this module needs no run machinery of its own
+    from ..computer import Computer, RunReport
+
+#: Most reference-machine steps the live display runs to learn a run's exact cycle count (its
+#: percentage and ETA); a run that takes more shows its step limit instead.
+ETA_REFERENCE_STEPS = 2_000_000
 
 
 class LiveView:
     """The live rich display: cycle of the total (or the limit), percentage, ETA, cycles/s,
     state, tape around the head, checks passed; refreshed by time, the last frame exact."""
 
-    def __init__(self, console, label, backend_name, comp=None):
+    def __init__(self, console: Console, label: str, backend_name: str,
+                 comp: Computer | None = None):
         self.console, self.label, self.backend_name = console, label, backend_name
         self.live = Live(console=console, auto_refresh=False, transient=False)
         self._last = 0.0
-        self.total, self.exact = None, False
+        self.total: int | None = None
+        self.exact = False
         if comp is not None:
             self.total, self.exact = expected_cycles(comp)
 
-    def __enter__(self):
+    def __enter__(self) -> LiveView:
         self.live.__enter__()
         return self
 
-    def __exit__(self, *exc):
-        out = self.live.__exit__(*exc)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.live.__exit__(exc_type, exc, tb)
         if not self.console.is_terminal:  # rich ends the last frame with a newline on terminals only
             self.console.line()
-        return out
 
-    def __call__(self, comp) -> None:
+    def __call__(self, comp: Computer) -> None:
         now = time.perf_counter()
         if now - self._last < 0.1 and not comp.finished:
             return
@@ -66,10 +82,9 @@ class LiveView:
                          refresh=True)
 
 
-def expected_cycles(comp, budget: int = 2_000_000) -> tuple[int, bool]:
+def expected_cycles(comp: Computer, budget: int = ETA_REFERENCE_STEPS) -> tuple[int, bool]:
     """How many cycles the run will take: exact when the reference machine halts within a
     short budget of steps (then percentage and ETA are real), else the limit."""
-    from ..machine import run as run_machine
     limit = comp.max_steps
     ref = run_machine(comp.program.machine, min(limit, budget))
     if ref.halted and ref.steps + 1 <= limit:
@@ -77,7 +92,8 @@ def expected_cycles(comp, budget: int = 2_000_000) -> tuple[int, bool]:
     return limit, False
 
 
-def print_report(console, report, machine, label, backend_name, trace, program=None):
+def print_report(console: Console, report: RunReport, machine: Machine, label: str,
+                 backend_name: str, trace: str | None, program: Program | None = None) -> None:
     """The report of a backend run; ``program`` (the compiled program the run used) names the
     states and symbols of a divergence's writes (without it: the trace's header, else the
     default dialect with register keys when the prompt starts with its boot)."""
@@ -124,14 +140,12 @@ def print_report(console, report, machine, label, backend_name, trace, program=N
         console.print(Panel(body, title="divergence from the reference machine", border_style="red"))
 
 
-def _names(machine, trace, program, prompt: str) -> MemoryNames:
+def _names(machine: Machine, trace: str | None, program: Program | None,
+           prompt: str) -> MemoryNames:
     """How the run's MEMORY values read back (see :func:`print_report`)."""
-    from ..errors import MannsimError
-    from ..program import compile_program, load_dialect
     if program is not None:
         return MemoryNames(program)
     if trace:
-        from ..trace import read_header
         try:
             return memory_names(read_header(trace), machine)
         except MannsimError:

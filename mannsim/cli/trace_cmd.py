@@ -4,13 +4,17 @@ from __future__ import annotations
 import json
 
 import click
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..program import compile_program, load_dialect
 from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line, printable
-from ..trace import TraceIndex
+from ..trace import Cycle, TraceIndex
+from ..trace import html as trace_html
+from ..trace import plot as trace_plot
 from ..trace.views import cycle_view, cycle_writes, divergence_lines, parse_steps, plural, stats
 from .consoles import console, err_console
 from .options import input_options, load_machine
@@ -19,7 +23,7 @@ from .progress import Ticker
 from .render import plain_head, tape_line
 
 
-def _open(path, err_console) -> TraceIndex:
+def _open(path: str, err_console: Console) -> TraceIndex:
     ix = TraceIndex(path)
     for w in ix.warnings:
         err_console.print(f"mannsim: warning: {one_line(w, 400)}", markup=False, highlight=False)
@@ -49,7 +53,7 @@ def _check_image(path: str) -> None:
 
 
 @click.group()
-def trace():
+def trace() -> None:
     """Inspect a run's trace (written by `mannsim run --trace FILE`)."""
 
 
@@ -58,7 +62,7 @@ def trace():
 @click.option("--steps", help="Cycles A:B (1-based, inclusive), e.g. 1:20 or 39000: .")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per cycle.")
 @click.option("--prompt", is_flag=True, help="Also print each prompt (boot folded).")
-def show(file, steps, as_json, prompt):
+def show(file: str, steps: str | None, as_json: bool, prompt: bool) -> None:
     """Print cycles of FILE: state, head, tape, answer, writes, check, latency."""
     ix = _open(file, err_console)
     try:
@@ -92,7 +96,7 @@ def show(file, steps, as_json, prompt):
         console.print("        tape   ", tape_line(v["tape"], v["head"], blank, plain), sep="")
         console.print(f"        answer {one_line(repr(v['answer']), 600)}", markup=False,
                       highlight=False)
-        console.print(f"        writes {cycle_writes(ix, v)}", markup=False, highlight=False)
+        console.print(f"        writes {cycle_writes(ix, Cycle.from_json(v))}", markup=False, highlight=False)
         for problem in checked["problems"]:
             console.print(f"        disagrees: {one_line(problem, 400)}", style="red",
                           markup=False, highlight=False)
@@ -123,7 +127,7 @@ def show(file, steps, as_json, prompt):
 @trace.command("stats")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def stats_cmd(file, as_json):
+def stats_cmd(file: str, as_json: bool) -> None:
     """Cycles, distinct prompts, (state, symbol) counts, latency, tokens, cache hits."""
     s = stats(_open(file, err_console))
     if as_json:
@@ -154,14 +158,13 @@ def stats_cmd(file, as_json):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Image to write: .png or .svg.")
 @click.option("--steps", "span", help="Only cycles A:B (either side may be empty).")
-def plot(file, output, span):
+def plot(file: str, output: str, span: str | None) -> None:
     """Draw FILE's space-time diagram (tape per step, head, divergence, latency panel)."""
-    from ..trace.plot import from_trace, save
     _check_image(output)
     ix = _open(file, err_console)
     first, last = _span(span, len(ix))
-    save(from_trace(ix, first, last), output, title=one_line(f"{ix.header['program'].get('name')} on "
-                                                f"{ix.header['backend'].get('name')}", 80))
+    title = one_line(f"{ix.header.program_name} on {ix.header.backend_name}", 80)
+    trace_plot.save(trace_plot.from_trace(ix, first, last), output, title=title)
     console.print(f"wrote {output}")
 
 
@@ -174,19 +177,19 @@ def plot(file, output, span):
 @click.option("--steps", "span", help="Only steps A:B (either side may be empty; B at most "
               "--max-steps).")
 @input_options
-def plot_program(program, output, max_steps, span, inputs):
+def plot_program(program: str, output: str, max_steps: int, span: str | None,
+                 inputs: dict[str, str]) -> None:
     """Draw PROGRAM's space-time diagram with the reference machine (busy beavers too)."""
-    from ..trace.plot import collect, save
     _check_image(output)
     machine = load_machine(program, None, inputs)
     with Ticker(console, f"plot {one_line(machine.name or program, 60)}", max_steps,
                 "steps", limit=True) as tick:
         first, last = _span(span, max_steps)
-        data = collect(machine, last, progress=lambda done, total: tick(done, total),
-                       first=first)
+        data = trace_plot.collect(machine, last, progress=lambda done, total: tick(done, total),
+                                  first=first)
     if tick.stop_requested:
         raise KeyboardInterrupt
-    save(data, output)
+    trace_plot.save(data, output)
     console.print(f"wrote {output}")
 
 
@@ -196,13 +199,12 @@ def plot_program(program, output, max_steps, span, inputs):
               help="The page to write (one self-contained .html file).")
 @click.option("--steps", "span", help="Only cycles A:B (1-based, inclusive; at most "
               "2,000,000), e.g. 40000000:40100000.")
-def html_cmd(file, output, span):
+def html_cmd(file: str, output: str, span: str | None) -> None:
     """Write FILE as one web page that opens from disk, with no server and no network:
     play/pause, step, jump to a cycle, the divergence or a (state, symbol); the tape with
     the state on it, the prompt, answer, writes and check of each cycle, a space-time
     diagram and the state diagram. A trace of more than 2,000,000 cycles is written a
     window at a time (--steps)."""
-    from ..trace.html import MAX_PAGE_CYCLES, from_trace
     check_output(output)
     ix = _open(file, err_console)
     try:
@@ -210,12 +212,12 @@ def html_cmd(file, output, span):
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--steps") from None
     first, last = window.start, window.stop - 1
-    if last - first + 1 > MAX_PAGE_CYCLES:
+    if last - first + 1 > trace_html.MAX_PAGE_CYCLES:
         raise click.BadParameter(
             f"{last - first + 1:,} cycles are more than one page holds "
-            f"({MAX_PAGE_CYCLES:,}); choose a window, e.g. --steps {first}:"
-            f"{first + MAX_PAGE_CYCLES - 1}", param_hint="--steps")
-    write_text(output, from_trace(ix, first=first, last=last))
+            f"({trace_html.MAX_PAGE_CYCLES:,}); choose a window, e.g. --steps {first}:"
+            f"{first + trace_html.MAX_PAGE_CYCLES - 1}", param_hint="--steps")
+    write_text(output, trace_html.from_trace(ix, first=first, last=last))
     console.print(f"wrote {output}: {plural(last - first + 1, 'cycle')}"
                   + (f" ({first:,}–{last:,} of {len(ix):,})" if span else ""),
                   highlight=False)
@@ -230,20 +232,19 @@ def html_cmd(file, output, span):
 @click.option("--dialect", "-d", default=DEFAULT_DIALECT, show_default=True,
               help="Prompt dialect whose prompts and answers the page shows.")
 @input_options
-def html_program(program, output, max_steps, dialect, inputs):
+def html_program(program: str, output: str, max_steps: int, dialect: str,
+                 inputs: dict[str, str]) -> None:
     """Write PROGRAM's run on the reference machine as one web page (see `trace html`);
     each cycle shows the prompt a model would see and the answer a perfect model gives."""
-    from ..program import compile_program, load_dialect
-    from ..trace.html import from_program
     check_output(output)
     prog = compile_program(load_machine(program, None, inputs), load_dialect(dialect))
-    write_text(output, from_program(prog, max_steps))
+    write_text(output, trace_html.from_program(prog, max_steps))
     console.print(f"wrote {output}", highlight=False)
 
 
 @trace.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def view(file):
+def view(file: str) -> None:
     """Step through FILE interactively (keys: ? for help)."""
-    from ..viewer import TraceViewer
+    from ..viewer import TraceViewer  # lazy: Textual costs ~0.15 s to import
     TraceViewer(_open(file, err_console)).run()

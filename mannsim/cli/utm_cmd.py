@@ -2,18 +2,30 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 
 from ..errors import MannsimError
+from ..limits import DEFAULT_U15_STEPS
+from ..machine import Machine, formats
+from ..machine import run as run_machine
+from ..machine.formats import native
+from ..replay import replayed
 from ..resources import resolve
 from .consoles import console
 from .options import input_options, load_machine
 from .output import check_output, write_text
 from .progress import Ticker
 from .render import head_marked, plain_head
+
+# The U15,2 chain (mannsim.utm) is imported by the commands that use it: it adds about 10 ms,
+# some 6%, to the start-up of every command that does not need it (--help, run, show...).
+if TYPE_CHECKING:
+    from ..utm import Bitag
 
 
 def _is_bitag(path: str) -> bool:
@@ -28,14 +40,13 @@ def _is_bitag(path: str) -> bool:
 @click.option("--target", type=click.Choice(["u15_2", "bitag"]), default="u15_2",
               show_default=True, help="Compile down to U15,2's tape, or stop at the bi-tag system.")
 @input_options
-def compile_cmd(source, output, target, inputs):
+def compile_cmd(source: str, output: str | None, target: str, inputs: dict[str, str]) -> None:
     """Compile SOURCE for U15,2.
 
     SOURCE is a bi-tag system (.bitag) or a Turing machine (any format mannsim reads, or a
     standard-format string such as 1RB1LB_1LA1RZ). A Turing machine goes through a
     clockwise machine to a bi-tag system (see README, Universality), then, with --target
     u15_2, onto U15,2's tape with Neary & Woods' encoding."""
-    import os
     source = resolve(source)
     if output is None:
         stem = os.path.splitext(os.path.basename(source))[0] if os.path.exists(source) else "machine"
@@ -49,9 +60,10 @@ def compile_cmd(source, output, target, inputs):
     console.print(summary, highlight=False)
 
 
-def _compile(source, output, target, inputs, tick):
-    from ..machine.formats import native
-    from ..utm import compile_bitag, dump, load, run
+def _compile(source: str, output: str, target: str, inputs: dict[str, str],
+             tick: Ticker) -> tuple[str, str]:
+    """(the text to write, the summary to print)."""
+    from ..utm import compile_bitag, dump, load, run  # lazy: see the note at the top
     from ..utm.fromtm import compile_tm
     header = []
     if _is_bitag(source):
@@ -101,21 +113,22 @@ def _compile(source, output, target, inputs, tick):
               help="Take the final tape from a run's trace (a run with any backend) instead "
                    "of running the reference machine; every recorded cycle is re-checked "
                    "against the reference machine first.")
-@click.option("--max-steps", type=click.IntRange(min=1), default=10**10, show_default=True,
+@click.option("--max-steps", type=click.IntRange(min=1), default=DEFAULT_U15_STEPS,
+              show_default=True,
               help="Step limit for the reference run of U15,2.")
 @click.option("--json", "as_json", is_flag=True)
 @input_options
-def decode(source, program, trace_path, max_steps, as_json, inputs):
+def decode(source: str, program: str | None, trace_path: str | None, max_steps: int,
+           as_json: bool, inputs: dict[str, str]) -> None:
     """Read a computation back from U15,2's final tape and check it.
 
     SOURCE is what was compiled (a .bitag or a Turing machine). U15,2 runs on the reference
     machine (or the final tape comes from --trace); the bi-tag word is read from the tape,
     and for a Turing machine the tape, head and state are read from that word. The result
     is compared with a direct run of SOURCE; exit code 0 only when they agree."""
-    from ..machine import formats
-    from ..machine import run as run_machine
-    from ..utm import compile_bitag, load, run
+    # lazy: see the note at the top
     from ..utm import decode as decode_tape
+    from ..utm import load, run
     from ..utm.fromtm import Decoded, compile_tm
     compiled = None
     source = resolve(source)
@@ -129,36 +142,12 @@ def decode(source, program, trace_path, max_steps, as_json, inputs):
         compiled = compile_tm(source_machine)
         system = compiled.system
     if trace_path:
-        from ..computer import Computer
-        comp = Computer.replayed(trace_path)  # every recorded cycle re-checked
-        if comp.memory.get("op") != "halt":
-            raise MannsimError("the trace's run does not end halted (after re-checking "
-                               f"its {comp.cycle:,} cycles): nothing to decode", trace_path)
-        _, _, cells = comp.program.decode(comp.memory)
-        halted, u15_steps = True, comp.stepper.steps
-        expected = formats.load(program) if program else compile_bitag(system)
-        if comp.program.machine != expected:
-            raise MannsimError("the trace ran another machine than "
-                               + (program if program else f"{source} compiled onto U15,2"),
-                               trace_path)
-        cells = {c: s for c, s in cells.items() if s != "0"}
+        halted, u15_steps, cells = _traced_tape(system, source, program, trace_path)
     else:
-        machine = compile_bitag(system)
-        if program:
-            given = formats.load(program)
-            if given != machine:
-                raise MannsimError(f"{program} is not {source} compiled onto U15,2 (make it "
-                                   f"with: mannsim compile {source} -o {program})", program)
-            machine = given
-        with Ticker(console, "decode: U15,2 on the reference machine", max_steps, "steps",
-                    limit=True) as tick:
-            result = run_machine(machine, max_steps, progress=tick)
-        if result.interrupted:
-            raise KeyboardInterrupt
-        halted, u15_steps, cells = result.halted, result.steps, result.cells
+        halted, u15_steps, cells = _reference_tape(system, source, program, max_steps)
     word = decode_tape(system, cells) if halted else None
-    out = {"u15_steps": u15_steps, "halted": halted,
-           "decoded": list(word) if word else None}
+    out: dict[str, Any] = {"u15_steps": u15_steps, "halted": halted,
+                           "decoded": list(word) if word else None}
     if compiled is None:
         expected = run(system)
         out |= {"expected": list(expected.word), "bitag_steps": expected.steps}
@@ -201,3 +190,41 @@ def decode(source, program, trace_path, max_steps, as_json, inputs):
                           f"steps, {out['bitag_steps']} bi-tag steps)", sep="")
         console.print("[green]match[/]" if match else "[red]MISMATCH[/]")
     sys.exit(0 if match else 1)
+
+
+def _traced_tape(system: Bitag, source: str, program: str | None,
+                 trace_path: str) -> tuple[bool, int, dict[int, str]]:
+    """(halted, U15,2 steps, final non-blank cells) of the run a trace records, every recorded
+    cycle re-checked; the trace must have run ``program`` (else ``system`` compiled)."""
+    from ..utm import compile_bitag  # lazy: see the note at the top
+    ran = replayed(trace_path)
+    if ran.state.memory.get("op") != "halt":
+        raise MannsimError("the trace's run does not end halted (after re-checking "
+                           f"its {ran.state.cycle:,} cycles): nothing to decode", trace_path)
+    _, _, cells = ran.program.decode(ran.state.memory)
+    expected = formats.load(program) if program else compile_bitag(system)
+    if ran.program.machine != expected:
+        raise MannsimError("the trace ran another machine than "
+                           + (program if program else f"{source} compiled onto U15,2"),
+                           trace_path)
+    return True, ran.state.stepper.steps, {c: s for c, s in cells.items() if s != "0"}
+
+
+def _reference_tape(system: Bitag, source: str, program: str | None,
+                    max_steps: int) -> tuple[bool, int, dict[int, str]]:
+    """(halted, steps, final cells) of U15,2 running ``system`` (or ``program``, which must be
+    ``system`` compiled) on the reference machine."""
+    from ..utm import compile_bitag  # lazy: see the note at the top
+    machine: Machine = compile_bitag(system)
+    if program:
+        given = formats.load(program)
+        if given != machine:
+            raise MannsimError(f"{program} is not {source} compiled onto U15,2 (make it "
+                               f"with: mannsim compile {source} -o {program})", program)
+        machine = given
+    with Ticker(console, "decode: U15,2 on the reference machine", max_steps, "steps",
+                limit=True) as tick:
+        result = run_machine(machine, max_steps, progress=tick)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return result.halted, result.steps, result.cells

@@ -3,15 +3,22 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..backends import load_backend
 from ..errors import MannsimError
 from ..machine import formats
+from ..program import Program, compile_program, load_dialect
 from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
+from ..verify import CaseResult, audit, certificate, describe_compilation, read_certificate
+from ..verify import replay as run_replay
+from ..verify import verify as run_verify
 from .consoles import console, format_option
 from .options import backend_options as backend_options_decorator
 from .output import check_output, write_text
@@ -45,8 +52,9 @@ from .progress import Ticker
                    "it) and require the same answers.")
 @backend_options_decorator
 @format_option()
-def verify(program, backend, dialect, keys, json_path, batch, check_path, replay, fmt,
-           backend_options):
+def verify(program: str, backend: str | None, dialect: str, keys: str, json_path: str | None,
+           batch: int, check_path: str | None, replay: bool, fmt: str | None,
+           backend_options: dict[str, Any]) -> None:
     """Put every distinct (state, symbol) prompt of PROGRAM to a backend once.
 
     Each answer is checked textually and by its effect (next instruction, symbol written,
@@ -61,12 +69,6 @@ def verify(program, backend, dialect, keys, json_path, batch, check_path, replay
     certificate. --replay adds the model's side: the backend is asked again and must give
     the recorded answers, cut or not at the token limit as recorded.
     """
-    from ..backends import load_backend
-    from ..program import compile_program, load_dialect
-    from ..verify import audit, certificate, describe_compilation, read_certificate
-    from ..verify import replay as run_replay
-    from ..verify import verify as run_verify
-
     if replay and not check_path:
         raise click.UsageError("--replay needs --check CERT")
     if json_path and json_path != "-":
@@ -143,9 +145,10 @@ def verify(program, backend, dialect, keys, json_path, batch, check_path, replay
     sys.exit(0 if report["verdict"] == "pass" else 1)
 
 
-def _table(console, prog, results, report, backend):
+def _table(console: Console, prog: Program, results: list[CaseResult], report: dict[str, Any],
+           backend: str) -> None:
     m = prog.machine
-    cell = {}
+    cell: dict[tuple[str, str], CaseResult] = {}
     for r in results:
         for q in r.states:
             for s in r.symbols:
@@ -155,7 +158,7 @@ def _table(console, prog, results, report, backend):
     for s in m.symbols:
         table.add_column(escape(f"read {s}"))
     for q in m.states:
-        row = []
+        row: list[str] = []
         for s in m.symbols:
             r = cell[(q, s)]
             if r.passed:

@@ -26,9 +26,7 @@ def to_data(m: Machine) -> dict[str, object]:
         "halt": [q for q in m.states if q in m.halt_states],
         "tape": list(m.tape),
         "head": m.head,
-        "rules": [[q, s, t.write, MOVE_NAMES[t.move], t.next]
-                  for q in m.states for s in m.symbols
-                  if (t := m.transitions.get((q, s))) is not None],
+        "rules": [[q, s, t.write, MOVE_NAMES[t.move], t.next] for q, s, t in m.rules()],
     }
 
 

@@ -8,7 +8,7 @@ and U15,2's 39,065 steps for its test vector.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -177,6 +177,15 @@ class Machine:
     # -- queries -------------------------------------------------------------------------
     def transition(self, state: str, symbol: str) -> Transition | None:
         return self.transitions.get((state, symbol))
+
+    def rules(self) -> Iterator[tuple[str, str, Transition]]:
+        """Every (state, symbol, transition) of the table in the order writers list it: the
+        machine's state order, then its symbol order within a state."""
+        for q in self.states:
+            for s in self.symbols:
+                t = self.transitions.get((q, s))
+                if t is not None:
+                    yield q, s, t
 
     @property
     def word_symbols(self) -> bool:

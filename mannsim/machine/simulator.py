@@ -10,10 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import MachineError
+from ..limits import DEFAULT_REFERENCE_STEPS, MAX_SIM_TAPE_ARRAY
 from .model import Machine, Transition
-
-#: Largest tape span the fast simulator will allocate (cells).
-MAX_TAPE_CELLS = 1 << 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +148,7 @@ def run_naive(machine: Machine, max_steps: int) -> Result:
 PROGRESS_EVERY = 1 << 16
 
 
-def run(machine: Machine, max_steps: int = 10**9,
+def run(machine: Machine, max_steps: int = DEFAULT_REFERENCE_STEPS,
         progress: Callable[[int], object] | None = None) -> Result:
     """Run to halt or ``max_steps`` steps, fast.
 
@@ -224,8 +222,8 @@ def run(machine: Machine, max_steps: int = 10**9,
             steps += n
         if pos < 0 or pos >= len(tape):
             grow = len(tape)
-            if grow * 2 > MAX_TAPE_CELLS:
-                raise MachineError(f"tape grew past {MAX_TAPE_CELLS} cells", machine.path)
+            if grow * 2 > MAX_SIM_TAPE_ARRAY:
+                raise MachineError(f"tape grew past {MAX_SIM_TAPE_ARRAY} cells", machine.path)
             if pos < 0:
                 tape[0:0] = bytes(grow)
                 pos += grow

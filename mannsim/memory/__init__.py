@@ -25,8 +25,14 @@ Semantics (in the order the computer applies them):
    shows it).
 4. **updates** (``parse_updates``): ``label+=N`` / ``label-=N`` in the text *outside* the
    assignments, so an ``i+=1`` that is part of a copied instruction text is not applied.
+
+Read without a MEMORY (``answers``): :func:`answer_parts`, the state an answer names, the
+symbol it writes and the head's move (eval's failure taxonomy compares them), and
+:data:`ANSWER_FRAGMENTS`, the fixed pieces of the answer language.
 """
 from ..limits import MAX_KEYS
+from .answers import FRAGMENTS as ANSWER_FRAGMENTS
+from .answers import AnswerParts, answer_parts
 from .core import (
     CELL_KEY,
     MAX_DEPTH,
@@ -42,5 +48,6 @@ from .core import (
     substitute,
 )
 
-__all__ = ["CELL_KEY", "MAX_DEPTH", "MAX_KEYS", "MAX_VALUE", "Memory", "MemoryError_", "Renderer", "WRITE",
-           "apply_answer", "parse_assignments", "parse_updates", "render", "substitute"]
+__all__ = ["ANSWER_FRAGMENTS", "CELL_KEY", "MAX_DEPTH", "MAX_KEYS", "MAX_VALUE", "AnswerParts", "Memory",
+           "MemoryError_", "Renderer", "WRITE", "answer_parts", "apply_answer", "parse_assignments",
+           "parse_updates", "render", "substitute"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import Enum
 
 from ..machine.model import Machine
 from ..memory import CELL_KEY, Memory
@@ -21,12 +22,28 @@ _REGISTER = re.compile(r"[A-Za-z][A-Za-z0-9]?", re.ASCII)
 #: cannot stand in a prompt gets a one-character code. ``names``: the name itself when it is a
 #: safe key, ``s0``, ``s1``, … for unsafe symbols (what traces and certificates before
 #: register keys used).
-KEY_POLICIES = ("registers", "names")
+class KeyPolicy(str, Enum):
+    """A key policy: a typed value that is its own name in JSON (traces, certificates)."""
+
+    REGISTERS = "registers"
+    NAMES = "names"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def recorded(cls, value: object) -> KeyPolicy:
+        """The policy a trace or certificate records: ``names`` where it records none (they
+        were written before register keys); ValueError for anything else."""
+        return cls.NAMES if value is None else cls(value)
+
+
+KEY_POLICIES = tuple(p.value for p in KeyPolicy)
 #: A written value longer than this is recorded by the instruction it is, or cut to it
 #: (:meth:`Program.writes_record`); views read the records back with it.
 RECORD_CUT = 80
 #: The key policy run, verify and eval compile with unless told otherwise.
-DEFAULT_KEYS = "registers"
+DEFAULT_KEYS = KeyPolicy.REGISTERS
 #: Codes for symbols that cannot stand in a prompt (``$``, ``=``, a space, …) under
 #: ``registers``: one character each, the best-trained first (``names``: ``s0``, ``s1``, …).
 _SHORT_CODES = "0123456789abcdefghjkmnpqrstuvwxyzABXY#+*.!?~<>^&|/,:;-"
@@ -52,13 +69,12 @@ class Program:
     states to instruction texts. ``initial_memory()`` is the boot image.
     """
 
-    def __init__(self, machine: Machine, dialect: Dialect, keys: str = DEFAULT_KEYS):
-        if keys not in KEY_POLICIES:
-            raise ValueError(f"unknown key policy {keys!r}")
+    def __init__(self, machine: Machine, dialect: Dialect, keys: KeyPolicy | str = DEFAULT_KEYS):
         self.machine = machine
         self.dialect = dialect
-        self.key_policy = keys
-        self.keys = self._register_keys() if keys == "registers" else self._state_keys()
+        self.key_policy = KeyPolicy(keys)  # ValueError for an unknown policy
+        self.keys = (self._register_keys() if self.key_policy is KeyPolicy.REGISTERS
+                     else self._state_keys())
         self.codes = self._symbol_codes()
         self.symbol_of = {c: s for s, c in self.codes.items()}
         self.blank_code = self.codes[machine.blank]
@@ -109,7 +125,7 @@ class Program:
     def _symbol_codes(self) -> dict[str, str]:
         codes, used = {}, set()
         free: Iterator[str] = iter(())
-        if self.key_policy == "registers":  # one character, not a symbol of the machine
+        if self.key_policy is KeyPolicy.REGISTERS:  # one character, not a symbol of the machine
             taken = set(self.machine.symbols)
             free = (c for c in _SHORT_CODES if c not in taken)
         for idx, s in enumerate(self.machine.symbols):
@@ -235,7 +251,8 @@ class Program:
         return [Case(tuple(a), tuple(b), p, ans) for a, b, p, ans in out]
 
 
-def compile_program(machine: Machine, dialect: Dialect, keys: str = DEFAULT_KEYS) -> Program:
+def compile_program(machine: Machine, dialect: Dialect,
+                    keys: KeyPolicy | str = DEFAULT_KEYS) -> Program:
     return Program(machine, dialect, keys)
 
 

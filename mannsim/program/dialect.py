@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -131,6 +131,20 @@ def load_dialect(name: str, allow_path: bool = True) -> Dialect:
     except (re.error, KeyError, ValueError) as e:
         raise MannsimError(f"dialect templates cannot be read back: {e}", str(spec_path)) from None
     return dialect
+
+
+@lru_cache(maxsize=16)
+def shipped_dialect(name: object, digest: object) -> Dialect | None:
+    """The shipped dialect a file (a trace, a certificate) names, when it has the digest the
+    file records; None otherwise. The one place a recorded dialect is looked up: never a path
+    from the file, never a dialect that differs from the one the file was written with."""
+    if not isinstance(name, str) or not isinstance(digest, str):
+        return None
+    try:
+        dialect = load_dialect(name, allow_path=False)
+    except MannsimError:
+        return None
+    return dialect if dialect.digest == digest else None
 
 
 def _shown(name: str) -> str:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import re
 
+from ..memory import ANSWER_FRAGMENTS
+
 _PLACEHOLDER = re.compile(r"\{result\}|\{symbol\}|@\[@\[i\]\]|@\[boot\]|\{lines\}")
 _GROUPS = {"{result}": "(?P<result>.*)", "{symbol}": "(?P<symbol>\\S+)",
            "@[@[i]]": "(?P<read>\\S+)"}
-#: The answer language's own fragments (the runtime's assignments, not a dialect's choice).
-RUNTIME_FRAGMENTS = (' op="halt" ', ' op="%[', ']" %[i]="', '" i+=1 "', '" i-=1 "', '"  "',
-                     'halted="', "\n")
 
 
 def _line_regex(template: str) -> re.Pattern[str]:
@@ -62,7 +61,7 @@ class Shape:
         self._tail, self._start = tail, "\n" + self.default_start
         pieces = [p for k in ("default_line", "override_line", "instruction")
                   for p in _literals(templates[k])]
-        found = dict.fromkeys(RUNTIME_FRAGMENTS + tuple(pieces))
+        found = dict.fromkeys(ANSWER_FRAGMENTS + tuple(pieces))
         #: Fixed pieces of the prompt language, longest first (the tokenizer keeps each whole).
         self.fragments = tuple(sorted(found, key=lambda f: (-len(f), f)))
 

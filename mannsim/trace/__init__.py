@@ -18,13 +18,17 @@ Records (each a JSON object on its own line, told apart by ``"t"``):
   ``error``), cycles, final state, head and tape.
 
 A trace cut off mid-record (a killed run) is read up to its last complete record. Every
-record is validated by one schema (:mod:`mannsim.trace.schema`) and read by one reader
-(:class:`TraceIndex`); the header (version 2) holds the machine in canonical JSON with its
-hash, so a resumed run rebuilds exactly the machine that ran.
+record is validated by one schema (:mod:`mannsim.trace.schema`), becomes one typed record
+(:mod:`mannsim.trace.records`) and is read by one reader (:class:`TraceIndex`, over a JSON Lines
+or a compact source); the header (version 2) holds the machine in canonical JSON with its hash,
+so a resumed run rebuilds exactly the machine that ran.
 """
-from .index import Trace, TraceIndex, header_machine, read_header, read_trace
+from .header import Header, header_machine, read_header
+from .index import Trace, TraceIndex, read_trace
 from .io import TraceWriter
+from .records import Case, Checked, Cycle, Divergence, End, Facts, Resume, Snapshot, Step
 from .schema import FORMAT, VERSION, TraceError, prompt_hash
 
-__all__ = ["FORMAT", "VERSION", "Trace", "TraceError", "TraceIndex", "TraceWriter",
-           "header_machine", "prompt_hash", "read_header", "read_trace"]
+__all__ = ["FORMAT", "VERSION", "Case", "Checked", "Cycle", "Divergence", "End", "Facts",
+           "Header", "Resume", "Snapshot", "Step", "Trace", "TraceError", "TraceIndex",
+           "TraceWriter", "header_machine", "prompt_hash", "read_header", "read_trace"]

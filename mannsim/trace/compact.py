@@ -38,17 +38,22 @@ been maintained since 2016. Level 3 compresses a U15,2 trace's JSON Lines at hun
 from __future__ import annotations
 
 import json
+import mmap
 import struct
 import time
+from typing import IO, Any
 
 from ..errors import MannsimError
 from ..limits import MAX_TRACE_LINE, MAX_TRACE_META
+from .records import JSON
 from .schema import TraceError
 
 SUFFIX = ".zst"
 #: The zstd skippable-frame magic number mannsim's index frames use (0x184D2A50-5F are free).
 SKIP_MAGIC = 0x184D2A5E
 _SKIP = struct.Struct("<II")
+#: The first four bytes of a compact trace (its first block's index frame).
+MAGIC = struct.pack("<I", SKIP_MAGIC)
 #: kind, data frame's compressed size, its decompressed size, records, first cycle n, head
 BLOCK = struct.Struct("<BxxxIIIqq")
 _HEAD = HEAD_SIZE = _SKIP.size + BLOCK.size
@@ -68,7 +73,7 @@ def is_compact(path: str) -> bool:
     return str(path).endswith(SUFFIX)
 
 
-def _zstd():
+def _zstd() -> Any:
     try:
         import zstandard
     except ImportError:  # pragma: no cover - a declared dependency
@@ -81,7 +86,7 @@ def _zstd():
 class BlockWriter:
     """Appends blocks to a compact trace: meta records, definitions, snapshots and cycles."""
 
-    def __init__(self, f, path: str):
+    def __init__(self, f: IO[bytes], path: str) -> None:
         self._f, self.path = f, path
         # each frame carries its content's checksum (4 bytes): a damaged block fails to
         # decompress instead of decoding into other records
@@ -92,23 +97,23 @@ class BlockWriter:
         self._head0 = 0      # the head before it
         self._last_flush = time.monotonic()
 
-    def meta(self, record: dict) -> None:
+    def meta(self, record: JSON) -> None:
         """A record that is not a compact cycle: written (with the cycles before it) now."""
         self._pending_cycles_out()
         self._meta.append(_line(record))
         self._meta_out()
 
-    def snapshot(self, record: dict) -> None:
+    def snapshot(self, record: JSON) -> None:
         """A ``snap`` record in a block of its own (its index names the cycle count)."""
         self.flush()
         self._block(SNAP, [_line(record)], record["cycles"], record["head"])
 
-    def define(self, record: dict) -> None:
+    def define(self, record: JSON) -> None:
         """A definition (prompt, case) needed by the cycles that follow: it goes out in a meta
         block just before the cycle block that first uses it."""
         self._meta.append(_line(record))
 
-    def cycle(self, record: dict | bytes, n: int, head: int) -> None:
+    def cycle(self, record: JSON | bytes, n: int, head: int) -> None:
         """Cycle ``n`` (the head before it at ``head``): a record, or its line already made."""
         if not self._cycles:
             self._first, self._head0 = n, head
@@ -145,7 +150,7 @@ class BlockWriter:
         self._last_flush = time.monotonic()
 
 
-def _line(record: dict) -> bytes:
+def _line(record: JSON) -> bytes:
     return (json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
 
 
@@ -155,7 +160,8 @@ class Block:
 
     __slots__ = ("offset", "kind", "size", "raw_size", "records", "first", "head", "line")
 
-    def __init__(self, offset, kind, size, raw_size, records, first, head, line):
+    def __init__(self, offset: int, kind: int, size: int, raw_size: int, records: int,
+                 first: int, head: int, line: int) -> None:
         self.offset, self.kind, self.size, self.raw_size = offset, kind, size, raw_size
         self.records, self.first, self.head, self.line = records, first, head, line
 
@@ -164,7 +170,8 @@ class Block:
         return self.offset + _HEAD + self.size
 
 
-def scan_blocks(data, path: str, warnings: list[str], partial: bool = False) -> list[Block]:
+def scan_blocks(data: bytes | mmap.mmap, path: str, warnings: list[str],
+                partial: bool = False) -> list[Block]:
     """The blocks of a compact trace (only their index frames are read). A cut-off last block
     (a killed run) is dropped with a warning; anything else that is not a block is an error.
     With ``partial``, ``data`` is the file's start: its one block index is read, whole or not."""
@@ -207,7 +214,7 @@ def check_meta_budget(blocks: list[Block], path: str) -> None:
                                  f"as a decompression bomb", path, b.line)
 
 
-def decode_block(data, block: Block, path: str) -> list[bytes]:
+def decode_block(data: bytes | mmap.mmap, block: Block, path: str) -> list[bytes]:
     """The JSON lines of a block, its index checked against what the frame holds."""
     z = _zstd()
     start = block.offset + _HEAD
@@ -226,7 +233,7 @@ def decode_block(data, block: Block, path: str) -> list[bytes]:
         raise TraceError(f"{where} does not decompress", path, block.line) from None
     if len(raw) != block.raw_size or (raw and not raw.endswith(b"\n")):
         raise TraceError(f"{where} is damaged", path, block.line)
-    lines = raw.split(b"\n")[:-1]
+    lines: list[bytes] = raw.split(b"\n")[:-1]
     if lines and max(map(len, lines)) > MAX_TRACE_LINE:
         raise TraceError(f"{where} holds a record longer than {MAX_TRACE_LINE} bytes", path,
                          block.line)

@@ -24,11 +24,18 @@ import hashlib
 import json
 import re
 from array import array
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
+from ..machine import Stepper
 from ..machine.model import MOVE_NAMES, Machine
+from ..memory import Memory, Renderer
+from ..program.compiler import Program
 from ..safe_text import printable
+from .index import TraceIndex
+from .records import JSON
+from .writes import memory_names
 
 TEMPLATE = Path(__file__).with_name("page.html")
 #: Where the template takes the page's data (inside ``<script type="application/json">``) and
@@ -37,6 +44,8 @@ DATA_MARK = "/*DATA*/null"
 CSP_MARK = "/*CSP*/"
 #: Prompts longer than this are cut in the page (the trace keeps them whole).
 MAX_PROMPT_CHARS = 20_000
+#: A cycle's writes as the page shows them: [label, value] pairs.
+Writes = list[list[str]]
 
 
 def _b64(values: list[int] | list[float], code: str) -> str:
@@ -50,7 +59,7 @@ def _index_code(n: int) -> str:
     return "B" if n <= 256 else ("H" if n <= 65536 else "I")
 
 
-def _latency(ms: list[float]) -> dict | None:
+def _latency(ms: list[float]) -> JSON | None:
     """Latencies as 16-bit integers in the coarsest unit that keeps them (0.01 ms, 1 ms), or
     32-bit floats for very slow calls; None when every latency is 0."""
     if not any(ms):
@@ -119,7 +128,7 @@ def content_security_policy() -> str:
     return found.group(1)
 
 
-def machine_data(m: Machine) -> dict:
+def machine_data(m: Machine) -> JSON:
     return {
         "name": m.name, "states": list(m.states), "symbols": list(m.symbols), "blank": m.blank,
         "start": m.start, "head": m.head, "tape": list(m.tape),
@@ -139,9 +148,9 @@ def fold(prompt: str, boot: str) -> str:
 
 
 def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: list[str],
-         writes: list[list], prompt_of: list[int], answer_of: list[int], ms: list[float],
-         divergence: dict | None, end: dict | None, source: str,
-         window: dict | None = None, checks: dict | None = None) -> str:
+         writes: list[Writes], prompt_of: list[int], answer_of: list[int], ms: list[float],
+         divergence: JSON | None, end: JSON | None, source: str,
+         window: JSON | None = None, checks: JSON | None = None) -> str:
     """The HTML text of a run (see the module docstring). ``checks``: what the page may vouch
     for (``problems``: local cycle -> how its record disagrees with the reference machine;
     ``unchecked``: local cycles it could not check, or "all"); None: every cycle is the
@@ -168,7 +177,8 @@ def page(title: str, machine: Machine, boot: str, prompts: list[str], answers: l
 MAX_PAGE_CYCLES = 2_000_000
 
 
-def from_trace(ix, progress=None, first: int = 1, last: int | None = None) -> str:
+def from_trace(ix: TraceIndex, progress: Callable[[int, int], None] | None = None,
+               first: int = 1, last: int | None = None) -> str:
     """The page of a trace (read through the lenient reader, like the terminal viewer), or of
     its cycles ``first``..``last``: the page then starts from the machine as it stood before
     ``first`` (from the trace's snapshots and the reference machine) and shows the trace's own
@@ -178,70 +188,68 @@ def from_trace(ix, progress=None, first: int = 1, last: int | None = None) -> st
     answer_ids: dict[str, int] = {}
     prompts: list[str] = []
     answers: list[str] = []
-    writes: list[list] = []
+    writes: list[Writes] = []
     prompt_of: list[int] = []
     answer_of: list[int] = []
     ms: list[float] = []
     total = len(ix)
     last = total if last is None else min(last, total)
     n = max(0, last - first + 1)
-    from .views import memory_names
     names = memory_names(ix.header, machine)
     problems: dict[str, list[str]] = {}
     unchecked: list[int] = []
     for k in range(first, last + 1):
         rec = ix.cycle(k)
         c = ix.checked(k)  # a row is shown checked only when the record agrees with the machine
-        if c["problems"]:
-            problems[str(k - first + 1)] = [printable(p, 300) for p in c["problems"][:3]]
-        elif not c["verified"] and rec["check"] == "ok":
+        if c.problems:
+            problems[str(k - first + 1)] = [printable(p, 300) for p in c.problems[:3]]
+        elif not c.verified and rec.ok:
             unchecked.append(k - first + 1)
-        if c["writes"] is not None:
-            rec = dict(rec, writes=c["writes"])
-        p = prompt_ids.get(rec["prompt"])
+        if c.writes is not None:
+            rec = rec._replace(writes=c.writes)
+        p = prompt_ids.get(rec.prompt)
         if p is None:
-            p = prompt_ids[rec["prompt"]] = len(prompts)
-            prompts.append(ix.prompts.get(rec["prompt"], "(prompt not in the trace)"))
-        a = answer_ids.get(rec["answer"])
+            p = prompt_ids[rec.prompt] = len(prompts)
+            prompts.append(ix.prompts.get(rec.prompt, "(prompt not in the trace)"))
+        a = answer_ids.get(rec.answer)
         if a is None:
-            a = answer_ids[rec["answer"]] = len(answers)
-            answers.append(rec["answer"])
+            a = answer_ids[rec.answer] = len(answers)
+            answers.append(rec.answer)
             # as every view shows writes (``op=<B>``, ``[h]=1``; the page adds ``i=`` from the
             # next cycle's head): the head cell's label is "@head", shown as [h] at each cycle
-            cell = str(rec["head"])
+            cell = str(rec.head)
             writes.append([["@head" if label == cell else printable(label, 40),
                             printable(names.value(label, value), 120)]
-                           for label, value in rec["writes"] if label != "i"])
+                           for label, value in rec.writes if label != "i"])
         prompt_of.append(p)
         answer_of.append(a)
-        ms.append(float(rec["ms"]))
+        ms.append(float(rec.ms))
         if progress is not None:
             progress(k - first + 1, n)
-    boot = _boot(ix.header)
-    head = ix.header
-    title = f"{head['program'].get('name') or ix.path} on {head['backend'].get('name')}"
-    window = None
+    program = ix.program
+    boot = "" if program is None else program.dialect.boot
+    title = f"{ix.header.program_name or ix.path} on {ix.header.backend_name}"
+    window: JSON | None = None
     if first > 1:
         state, head_cell, cells = ix.config_before(first)
         window = {"first": first, "total": total, "state": state, "head": head_cell,
                   "cells": [[c, sym] for c, sym in sorted(cells.items())]}
-    checks = {"problems": problems,
+    checks: JSON = {"problems": problems,
               "unchecked": "all" if n and len(unchecked) == n else unchecked}
     return page(title, machine, boot, prompts, answers, writes, prompt_of, answer_of, ms,
-                ix.divergence, ix.end, f"trace {ix.path}", window, checks)
+                None if ix.divergence is None else ix.divergence.as_dict(),
+                None if ix.end is None else ix.end.as_json(), f"trace {ix.path}", window, checks)
 
 
-def from_program(program, max_steps: int) -> str:
+def from_program(program: Program, max_steps: int) -> str:
     """The page of a program run on the reference machine: each cycle shows the prompt the
     model would see and the answer a perfect model gives."""
-    from ..machine import Stepper
-    from ..memory import Memory, Renderer
     m = program.machine
     st = Stepper(m)
-    prompt_ids: dict[tuple, int] = {}
+    prompt_ids: dict[tuple[str, str], int] = {}
     prompts: list[str] = []
     answers: list[str] = []
-    writes: list[list] = []
+    writes: list[Writes] = []
     prompt_of: list[int] = []
     answer_of: list[int] = []
     render_mem = Memory({"boot": program.dialect.boot, "i": "0"}, default=program.blank_code)
@@ -267,13 +275,3 @@ def from_program(program, max_steps: int) -> str:
     return page(title, m, program.dialect.boot, prompts, answers, writes, prompt_of, answer_of,
                 [0.0] * len(prompt_of), None, end, "reference machine")
 
-
-def _boot(header: dict) -> str:
-    from ..errors import MannsimError
-    from ..program import load_dialect
-    name = header["dialect"].get("name")
-    try:
-        dialect = load_dialect(str(name), allow_path=False)
-    except MannsimError:
-        return ""
-    return dialect.boot if dialect.digest == header["dialect"].get("sha256") else ""

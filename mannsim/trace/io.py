@@ -1,43 +1,67 @@
-"""Writing trace files (see :mod:`mannsim.trace`); reading is :mod:`mannsim.trace.reader`."""
+"""Writing trace files (see :mod:`mannsim.trace`); reading is :mod:`mannsim.trace.index`."""
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, Any
 
 from . import compact
-from .schema import FORMAT, VERSION, TraceError
+from .header import Header
+from .records import Case, Cycle, Divergence, End, Resume, Snapshot
+from .schema import TraceError
 
 #: Cases a compact trace defines at most; cycles past it are written in full.
 MAX_CASES = 65536
 
 
 class TraceWriter:
-    """Appends records to a trace, flushing each one, so a killed run leaves a valid trace."""
+    """Appends records to a trace, flushing each one, so a killed run leaves a valid trace.
 
-    def __init__(self, path: str, header: dict | None = None, append: bool = False,
+    The run hands it typed records (:meth:`cycle`, :meth:`divergence`, :meth:`end`,
+    :meth:`resume`); the writer stores them in its layout (JSON Lines, or compact: cases,
+    blocks and a snapshot of the machine every ``SNAP_EVERY`` checked cycles, which it decides
+    on). :meth:`write` appends a raw JSON record (tests forge traces with it)."""
+
+    def __init__(self, path: str, header: Header | None = None, append: bool = False,
                  keep: int | None = None):
         self.path = path
         self._blocks: compact.BlockWriter | None = None
+        self._prompts: set[str] = set()
+        self._cases: dict[Case, int] = {}
+        self._next_case = 0
         if compact.is_compact(path):
-            self._open_compact(header, append, keep)
-            return
+            self._open_compact(append, keep)
+        else:
+            self._open_plain(append, keep)
+        if header is not None:
+            self.write(header.as_json())
+
+    @classmethod
+    def reopen(cls, path: str, keep: int, prompts: Iterable[str],
+               cases: Mapping[int, Case]) -> TraceWriter:
+        """Go on writing a trace after its first ``keep`` bytes (its last valid record), which
+        define ``prompts`` and (compact) ``cases``: a resume."""
+        writer = cls(path, None, append=True, keep=keep)
+        writer._prompts.update(prompts)
+        for k, case in cases.items():
+            writer._cases[case] = k
+            writer._next_case = max(writer._next_case, k + 1)
+        return writer
+
+    def _open_plain(self, append: bool, keep: int | None) -> None:
         try:
             if append and keep is not None:
-                with open(path, "rb+") as f:
+                with open(self.path, "rb+") as f:
                     f.truncate(keep)
-                self._f = open(path, "a", encoding="utf-8")
             elif append:
-                _drop_partial_tail(path)
-                self._f = open(path, "a", encoding="utf-8")
-            else:
-                self._f = open(path, "w", encoding="utf-8")
+                _drop_partial_tail(self.path)
+            self._f: IO[Any] = open(self.path, "a" if append else "w", encoding="utf-8")
         except OSError as e:
-            raise TraceError(f"cannot open trace for writing: {e.strerror}", path) from None
-        self._prompts: set[str] = set()
-        if header is not None:
-            self.write({"t": "header", "format": FORMAT, "version": VERSION, **header})
+            raise TraceError(f"cannot open trace for writing: {e.strerror}", self.path) from None
 
-    def _open_compact(self, header, append, keep) -> None:
+    def _open_compact(self, append: bool, keep: int | None) -> None:
+        f: IO[bytes]
         try:
             if append:
                 f = open(self.path, "rb+")
@@ -49,20 +73,10 @@ class TraceWriter:
             raise TraceError(f"cannot open trace for writing: {e.strerror}", self.path) from None
         self._f = f
         self._blocks = compact.BlockWriter(f, self.path)
-        self._prompts = set()
-        self._cases: dict[tuple, int] = {}
-        self._next_case = 0
-        if header is not None:
-            self.write({"t": "header", "format": FORMAT, "version": VERSION, **header})
 
     @property
     def compact(self) -> bool:
         return self._blocks is not None
-
-    def knows_case(self, k: int, case: dict) -> None:
-        """A case an earlier part of the trace defined (resume)."""
-        self._cases[_case_key(case)] = k
-        self._next_case = max(self._next_case, k + 1)
 
     def knows_prompt(self, digest: str) -> bool:
         return digest in self._prompts
@@ -75,9 +89,36 @@ class TraceWriter:
         else:
             self.write(record)
 
-    def write(self, record: dict) -> None:
+    def cycle(self, rec: Cycle, machine: Callable[[], Snapshot]) -> None:
+        """Cycle ``rec``; ``machine()`` is the machine after it, asked for when a compact
+        trace's snapshot is due."""
+        blocks = self._blocks
+        if blocks is None:
+            self.write(rec.as_json())
+            return
+        if not rec.ok:
+            blocks.meta(rec.as_json())
+            return
+        blocks.cycle(self._compact_cycle(rec) or rec.as_json(), rec.n, rec.head)
+        if rec.n % compact.SNAP_EVERY == 0:
+            blocks.snapshot(machine().as_json())
+
+    def divergence(self, d: Divergence) -> None:
+        self.write(d.as_json())
+
+    def end(self, e: End) -> None:
+        self.write(e.as_json())
+
+    def resume(self, r: Resume) -> None:
+        self.write(r.as_json())
+
+    def write(self, record: dict[str, Any]) -> None:
+        """A raw record (validated by readers, not here)."""
         if self._blocks is not None:
-            self._write_compact(record)
+            if record.get("t") == "snap":
+                self._blocks.snapshot(record)
+            else:
+                self._blocks.meta(record)
             return
         # ASCII JSON: any text a model returns (lone surrogates included) is written escaped
         line = json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n"
@@ -87,38 +128,20 @@ class TraceWriter:
         except OSError as e:
             raise TraceError(f"cannot write trace: {e.strerror}", self.path) from None
 
-    def _write_compact(self, record: dict) -> None:
-        kind = record.get("t")
-        if kind == "snap":
-            self._blocks.snapshot(record)
-        elif kind == "cycle" and record.get("check") == "ok":
-            self._blocks.cycle(self._compact_cycle(record) or record, record["n"],
-                               record["head"])
-        else:
-            self._blocks.meta(record)
-
-    def _compact_cycle(self, rec: dict) -> bytes | None:
+    def _compact_cycle(self, rec: Cycle) -> bytes | None:
         """The line ``{"t":"c","k":K,…}`` of a checked cycle (None when the case table is
         full); a new case is defined first."""
-        head_key = str(rec["head"])
-        writes = tuple((None if k == head_key else k, v) for k, v in rec.get("writes", ()))
-        updates = tuple((k, v) for k, v in rec.get("updates", ()))
-        key = (rec["state"], rec["read"], rec["prompt"], rec["answer"], writes, updates,
-               rec.get("tin", 0), rec.get("tout", 0))
-        k = self._cases.get(key)
+        assert self._blocks is not None
+        case = Case.of(rec)
+        k = self._cases.get(case)
         if k is None:
             if len(self._cases) >= MAX_CASES:
                 return None
-            k = self._cases[key] = self._next_case
+            k = self._cases[case] = self._next_case
             self._next_case += 1
-            self._blocks.define({"t": "case", "k": k, "state": key[0], "read": key[1],
-                                 "prompt": key[2], "answer": key[3],
-                                 "writes": [list(w) for w in writes],
-                                 "updates": [list(u) for u in updates], "tin": key[6],
-                                 "tout": key[7]})
-        ms = rec.get("ms")
-        extra = f',"ms":{float(ms)!r}' if ms else ""
-        if rec.get("cached"):
+            self._blocks.define(case.as_json(k))
+        extra = f',"ms":{float(rec.ms)!r}' if rec.ms else ""
+        if rec.cached:
             extra += ',"cached":true'
         return f'{{"t":"c","k":{k}{extra}}}\n'.encode("ascii")
 
@@ -159,9 +182,3 @@ def _drop_partial_tail(path: str) -> None:
                 return
             pos -= step
         f.truncate(0)
-
-
-def _case_key(case: dict) -> tuple:
-    return (case["state"], case["read"], case["prompt"], case["answer"],
-            tuple(tuple(w) for w in case["writes"]), tuple(tuple(u) for u in case["updates"]),
-            case["tin"], case["tout"])

@@ -2,9 +2,14 @@
 symbol, the head marked, a diverging step highlighted, and a latency panel for traces."""
 from __future__ import annotations
 
+import colorsys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..machine import Machine, Stepper
+from ..errors import MannsimError
+from ..machine import Machine, Stepper, run
+from .index import TraceIndex
 
 MAX_ROWS = 1200
 HEAD_COLOUR = (0.85, 0.1, 0.1)
@@ -17,7 +22,6 @@ def colour(k: int) -> tuple[float, float, float]:
     """Symbol k's colour: the palette, then distinct hues (golden angle) for many symbols."""
     if k < len(PALETTE):
         return PALETTE[k]
-    import colorsys
     hue = (k * 0.618033988749895) % 1.0
     return colorsys.hsv_to_rgb(hue, 0.65, 0.55 + 0.3 * ((k // len(PALETTE)) % 2))
 
@@ -36,10 +40,10 @@ class SpaceTime:
 
 
 def collect(machine: Machine, steps: int, divergence: int | None = None,
-            latency_ms: list[float] | None = None, progress=None, first: int = 0) -> SpaceTime:
+            latency_ms: list[float] | None = None,
+            progress: Callable[[int, int], bool] | None = None, first: int = 0) -> SpaceTime:
     """Run the reference machine from step ``first`` to step ``steps``, sampling at most
     MAX_ROWS rows; ``progress(done, total)`` is called now and then (true stops early)."""
-    from ..machine import run
     steps = min(steps, run(machine, steps).steps)
     first = min(first, steps)
     every = max(1, -(-(steps - first) // MAX_ROWS))
@@ -76,13 +80,14 @@ def collect(machine: Machine, steps: int, divergence: int | None = None,
                      list(latency_ms or [])[first:steps + 1], first)
 
 
-def figure(data: SpaceTime, title: str = ""):
+def figure(data: SpaceTime, title: str = "") -> tuple[Any, Any]:
     """A matplotlib figure (Agg, no display needed); returns (fig, axes of the diagram)."""
-    import matplotlib
+    import matplotlib  # lazy: only the plot commands need it (~0.5 s to import)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Rectangle
     from matplotlib.ticker import MaxNLocator
     n_sym = len(data.machine.symbols)
     image = np.array(data.rows, dtype=np.int16)
@@ -119,12 +124,12 @@ def figure(data: SpaceTime, title: str = ""):
     ax.set_title(f"{name}: steps {data.first:,}–{last:,}"
                  + (f", one row every {data.every:,} steps ({len(data.rows):,} rows)"
                     if data.every > 1 else ""), fontsize=10)
-    legend = [plt.Rectangle((0, 0), 1, 1, facecolor=colours[k], edgecolor="black", linewidth=0.5)
-              for k in range(n_sym)] + [plt.Rectangle((0, 0), 1, 1, color=HEAD_COLOUR)]
+    legend = [Rectangle((0, 0), 1, 1, facecolor=colours[k], edgecolor="black", linewidth=0.5)
+              for k in range(n_sym)] + [Rectangle((0, 0), 1, 1, color=HEAD_COLOUR)]
     labels = [f"'{s}'" for s in ([data.machine.blank] + [s for s in data.machine.symbols
                                                          if s != data.machine.blank])] + ["head"]
     if data.divergence_row is not None:
-        legend.append(plt.Rectangle((0, 0), 1, 1, color=DIVERGENCE_COLOUR))
+        legend.append(Rectangle((0, 0), 1, 1, color=DIVERGENCE_COLOUR))
         labels.append("divergence (row marked)")
     ax.legend(legend, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
               borderaxespad=0)
@@ -140,9 +145,8 @@ def figure(data: SpaceTime, title: str = ""):
 
 
 def save(data: SpaceTime, out: str, title: str = "") -> None:
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib costs ~0.5 s to import
 
-    from ..errors import MannsimError
     fig, _ = figure(data, title)
     try:
         fig.savefig(out, dpi=100)
@@ -152,10 +156,10 @@ def save(data: SpaceTime, out: str, title: str = "") -> None:
         plt.close(fig)
 
 
-def from_trace(ix, first: int = 0, last: int | None = None) -> SpaceTime:
+def from_trace(ix: TraceIndex, first: int = 0, last: int | None = None) -> SpaceTime:
     """The space-time diagram of a trace (the reference machine the trace was checked
     against), of its cycles ``first + 1 .. last``."""
     n = len(ix) if last is None else min(last, len(ix))
-    latency = [float(ix.cycle(k)["ms"]) for k in range(1, n + 1)]
+    latency = [ix.cycle(k).ms for k in range(1, n + 1)]
     div = ix.first_divergence()
     return collect(ix.machine(), n, divergence=div, latency_ms=latency, first=first)

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..machine import Machine, Transition, load
 from ..program import compile_program
 from ..program.dialect import Dialect
+from ..resources import data_dir
+
+#: programs/ as installed (inside the package from a wheel) or in the source tree: held out from
+#: training, and evaluated on
+PROGRAMS = data_dir("programs") or Path(__file__).resolve().parent.parent.parent / "programs"
 
 NAME_CHARS = string.ascii_letters + string.digits
 SYMBOL_POOL = list("0123456789abcdefghjkmnpqrstuvwxyzABXY_+*#.!?~<>^&|/,:;'`-") + [
@@ -106,7 +112,7 @@ def machine_from(rng: random.Random, names: list[str], symbols: list[str]) -> Ma
                    transitions=transitions, halt_states=halting)
 
 
-def unique_names(rng: random.Random, n: int, make) -> list[str]:
+def unique_names(rng: random.Random, n: int, make: Callable[[random.Random], str]) -> list[str]:
     names: list[str] = []
     while len(names) < n:
         name = make(rng)
@@ -151,7 +157,8 @@ def confusable_machine(rng: random.Random) -> Machine:
 
 
 def blocks(dialect: Dialect, rng: random.Random, held_out: set[str], long_names: float = 0.4,
-           name_max: int = 7, symbols_max: int = 4, human: float = 0.0):
+           name_max: int = 7, symbols_max: int = 4,
+           human: float = 0.0) -> Iterator[tuple[str, str]]:
     """Yield (prompt block, answer) pairs forever: one random (state, symbol) at a time.
 
     The block is the rendered instruction without the boot (the symbol under the head put in

@@ -10,6 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
 from ..resources import model_dir
 
 CHAT_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
@@ -17,7 +19,6 @@ DEST = model_dir("mannsim-tiny")
 
 
 def package(src: str, dest: Path = DEST) -> Path:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     tok = AutoTokenizer.from_pretrained(src)
     tok.chat_template = CHAT_TEMPLATE
     model = AutoModelForCausalLM.from_pretrained(src)

@@ -11,27 +11,35 @@ the instruction and in the answer), any text can be encoded, and
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from ..program.dialect import Dialect
 
 SPECIAL = ["<|pad|>", "<|bos|>", "<|eos|>"]
+#: transformers' fast tokenizer class, untyped there (so held as Any here)
+_FAST: Any = PreTrainedTokenizerFast
 
 
-def fragments(dialects) -> tuple[str, ...]:
+def fragments(dialects: Iterable[Dialect]) -> tuple[str, ...]:
     """The fixed fragments of the dialects' prompt language (each dialect's
     :attr:`~mannsim.program.shape.Shape.fragments`), longest first."""
     found = dict.fromkeys(f for d in dialects for f in d.shape.fragments)
     return tuple(sorted(found, key=lambda f: (-len(f), f)))
 
 
-def pattern(frags) -> str:
+def pattern(frags: Iterable[str]) -> str:
     """The pre-tokenizer's split pattern: each fragment whole, anything else one character
     (no fragment is a prefix of another, so their order does not change the split)."""
     return "|".join(re.escape(f) for f in frags) + "|."
 
 
-def train_tokenizer(texts, dialects, vocab_size: int = 320):
-    from transformers import PreTrainedTokenizerFast
+def train_tokenizer(texts: Iterable[str], dialects: Sequence[Dialect], vocab_size: int = 320) -> Any:
+    """A byte-level BPE tokenizer of ``texts`` that keeps the dialects' fragments whole, as a
+    transformers fast tokenizer."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(pattern(fragments(dialects))), behavior="isolated"),
@@ -42,5 +50,5 @@ def train_tokenizer(texts, dialects, vocab_size: int = 320):
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|pad|>", bos_token="<|bos|>",
-                                   eos_token="<|eos|>", clean_up_tokenization_spaces=False)
+    return _FAST(tokenizer_object=tok, pad_token="<|pad|>", bos_token="<|bos|>",
+                 eos_token="<|eos|>", clean_up_tokenization_spaces=False)

@@ -25,179 +25,30 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing as mp
 import os
 import random
 import shutil
 import time
-from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 import torch
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-from ..machine import load
-from ..program import compile_program, load_dialect
-from ..resources import data_dir
-from .data import blocks, held_out_rows, random_machine
+from ..program import load_dialect
+from .batches import batches, to_tensors
+from .data import PROGRAMS, blocks, held_out_rows
+from .evaluation import Encoded, autocast, encode_cases, exact, per_program, program_cases, validation_cases
 from .tokenizer import train_tokenizer
 
+__all__ = ["PROGRAMS", "ROOT", "batches", "encode_cases", "exact", "main", "parse_args",
+           "program_cases", "validation_cases"]
+
 ROOT = Path(__file__).resolve().parent.parent.parent
-#: programs/ as installed (inside the package from a wheel) or in the source tree
-PROGRAMS = data_dir("programs") or ROOT / "programs"
 
 
-def build_sequence(rng, stream, tok, boot_ids, boot_labels, max_len, boot_prob):
-    ids, labels = [], []
-    if rng.random() < boot_prob:
-        ids, labels = list(boot_ids), list(boot_labels)
-    while True:
-        block, answer = next(stream)
-        b = tok(block, add_special_tokens=False)["input_ids"]
-        a = tok(answer + "\n", add_special_tokens=False)["input_ids"]
-        if len(ids) + len(b) + len(a) > max_len:
-            if ids:
-                return ids, labels
-            continue
-        ids += b + a
-        labels += [-100] * len(b) + a
-
-
-def boot_with_labels(tok, boot: str, dialect):
-    """The boot's tokens, labelled on its answer lines (the lines that follow an instruction's
-    last line, ``$result`` in the schuurmans shape)."""
-    ids, labels = [], []
-    lines = boot.split("\n")[:-1] if boot.endswith("\n") else boot.split("\n")
-    last = dialect.shape.tail.rstrip("\n").rsplit("\n", 1)[-1]
-    prev = ""
-    for line in lines:
-        t = tok(line + "\n", add_special_tokens=False)["input_ids"]
-        ids += t
-        labels += t if prev == last else [-100] * len(t)
-        prev = line
-    return ids, labels
-
-
-# -- batches (built in worker processes when --workers > 0) -------------------------------------
-
-_W: dict = {}
-
-
-def _worker_init(tok_dir: str, dialects: list[str], opts: dict) -> None:
-    from transformers import AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(tok_dir)
-    ds = [load_dialect(d) for d in dialects]
-    _W.update(tok=tok, dialect=ds[0], opts=opts,
-              held=held_out_rows(ds[0], PROGRAMS),
-              boots=[boot_with_labels(tok, d.boot, d) for d in ds])
-
-
-def make_batch(k: int) -> tuple[list, list]:
-    """Batch ``k``: ``opts['batch']`` sequences of token ids and labels."""
-    o, tok = _W["opts"], _W["tok"]
-    rng = random.Random(f"{o['seed']}:{k}")
-    stream = blocks(_W["dialect"], rng, _W["held"], o["long_names"], o["name_max"],
-                    o["symbols_max"], o.get("human", 0.0))
-    seqs = []
-    for _ in range(o["batch"]):
-        boot_ids, boot_labels = rng.choice(_W["boots"])
-        seqs.append(build_sequence(rng, stream, tok, boot_ids, boot_labels, o["max_len"],
-                                   o["boot_prob"]))
-    return seqs
-
-
-def batches(first: int, last: int, workers: int, init_args: tuple):
-    """Yield batches first..last in order, built ``workers`` processes ahead (0: in process)."""
-    if workers <= 0:
-        _worker_init(*init_args)
-        for k in range(first, last + 1):
-            yield make_batch(k)
-        return
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(workers, initializer=_worker_init, initargs=init_args) as pool:
-        pending: deque = deque()
-        nxt = first
-        while nxt <= last or pending:
-            while nxt <= last and len(pending) < 4 * workers:
-                pending.append(pool.apply_async(make_batch, (nxt,)))
-                nxt += 1
-            yield pending.popleft().get()
-
-
-def to_tensors(seqs, pad_id):
-    width = max(len(s[0]) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id)
-    labels = torch.full((len(seqs), width), -100)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for k, (i, lab) in enumerate(seqs):
-        ids[k, :len(i)] = torch.tensor(i)
-        labels[k, :len(lab)] = torch.tensor(lab)
-        mask[k, :len(i)] = 1
-    return ids, labels, mask
-
-
-# -- evaluation --------------------------------------------------------------------------------
-
-def program_cases(dialect):
-    cases = []
-    for path in sorted(PROGRAMS.glob("*.tm")):
-        prog = compile_program(load(str(path)), dialect)
-        cases += [(path.stem, c.prompt, c.answer) for c in prog.cases()]
-    return cases
-
-
-def validation_cases(dialect, seed: int, n_machines: int, long_names: float, name_max: int,
-                     symbols_max: int):
-    rng = random.Random(seed)
-    cases = []
-    for k in range(n_machines):
-        prog = compile_program(random_machine(rng, long_names, name_max, symbols_max), dialect)
-        cases += [(f"val{k}", c.prompt, c.answer) for c in prog.cases()]
-    return cases
-
-
-def encode_cases(tok, cases):
-    """(name, prompt ids, answer ids) for each (name, prompt, answer) case, tokenized once."""
-    return [(name, tok(prompt, add_special_tokens=False)["input_ids"],
-             tok(answer + "\n", add_special_tokens=False)["input_ids"])
-            for name, prompt, answer in cases]
-
-
-@torch.no_grad()
-def exact(model, pad_id, encoded, device, batch=32) -> list[bool]:
-    """Teacher-forced exactness of each encoded case (see the module doc)."""
-    was_training = model.training
-    model.eval()
-    results = []
-    for start in range(0, len(encoded), batch):
-        chunk = encoded[start:start + batch]
-        ids, _, mask = to_tensors([(p + a, p + a) for _, p, a in chunk], pad_id)
-        with _autocast(device):
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        pred = logits.argmax(-1).cpu()
-        for k, (_, p, a) in enumerate(chunk):
-            results.append(pred[k, len(p) - 1:len(p) - 1 + len(a)].tolist() == a)
-    model.train(was_training)
-    return results
-
-
-def _autocast(device):
-    if device == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    import contextlib
-    return contextlib.nullcontext()
-
-
-def per_program(cases, results) -> dict:
-    per: dict = {}
-    for (name, _, _), ok in zip(cases, results):
-        good, n = per.get(name, (0, 0))
-        per[name] = (good + ok, n + 1)
-    return per
-
-
-# -- main --------------------------------------------------------------------------------------
-
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m mannsim.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "build" / "train"))
@@ -232,9 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     torch.manual_seed(args.seed)
     if args.threads:
@@ -242,9 +92,10 @@ def main(argv=None) -> int:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    names = args.dialect.split(",")
+    names: list[str] = args.dialect.split(",")
     dialect = load_dialect(names[0])
     held = held_out_rows(dialect, PROGRAMS)
+    tok: Any
     if args.init:
         tok_dir = args.init
         tok = AutoTokenizer.from_pretrained(tok_dir)
@@ -259,20 +110,24 @@ def main(argv=None) -> int:
     config = LlamaConfig(
         vocab_size=len(tok), hidden_size=args.hidden, num_hidden_layers=args.layers,
         num_attention_heads=args.heads, num_key_value_heads=args.heads,
-        intermediate_size=args.hidden * 2, max_position_embeddings=2048, rope_theta=10000.0,
+        intermediate_size=args.hidden * 2, max_position_embeddings=2048,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
         tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id)
-    model = (LlamaForCausalLM.from_pretrained(args.init) if args.init
-             else LlamaForCausalLM(config)).to(device)
+    model: Any = (LlamaForCausalLM.from_pretrained(args.init) if args.init
+                  else LlamaForCausalLM(config))
+    model = model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
-    warmup = max(1, args.steps // 20)
+    steps: int = args.steps
+    max_minutes: float = args.max_minutes
+    warmup = max(1, steps // 20)
     t0 = time.time()
 
     def lr_factor(step: int) -> float:
-        progress = step / args.steps
-        if args.max_minutes:
-            progress = max(progress, (time.time() - t0) / (args.max_minutes * 60))
+        progress = step / steps
+        if max_minutes:
+            progress = max(progress, (time.time() - t0) / (max_minutes * 60))
         return min(1.0, (step + 1) / warmup) * (
             0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
@@ -286,8 +141,10 @@ def main(argv=None) -> int:
                       n_params, tok_dir, names, eval_batch)
 
 
-def _train(args, model, tok, opt, sched, device, out, t0, log, cases, val, held, n_params,
-           tok_dir, names, eval_batch) -> int:
+def _train(args: argparse.Namespace, model: Any, tok: Any, opt: torch.optim.Optimizer,
+           sched: torch.optim.lr_scheduler.LambdaLR, device: str, out: Path, t0: float,
+           log: TextIO, cases: list[Encoded], val: list[Encoded], held: set[str], n_params: int,
+           tok_dir: str, names: list[str], eval_batch: int) -> int:
     print(f"device {device}, {n_params:,} parameters, vocab {len(tok)}, {len(held)} held-out rows, "
           f"{len(val)} validation cases, {len(cases)} program cases", flush=True)
     best = -1
@@ -298,7 +155,7 @@ def _train(args, model, tok, opt, sched, device, out, t0, log, cases, val, held,
     stream = batches(1, args.steps, args.workers, (tok_dir, names, opts))
     for step, seqs in enumerate(stream, start=1):
         ids, labels, mask = (t.to(device) for t in to_tensors(seqs, tok.pad_token_id))
-        with _autocast(device):
+        with autocast(device):
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

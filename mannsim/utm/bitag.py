@@ -16,10 +16,18 @@ File format (``.bitag``)::
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from ..errors import MannsimError, read_bounded
-from ..limits import MAX_BITAG_SYMBOLS, MAX_BITAG_WORD, MAX_FILE_BYTES
+from ..limits import DEFAULT_BITAG_STEPS, MAX_BITAG_SYMBOLS, MAX_BITAG_WORD, MAX_FILE_BYTES
+
+#: (ej, ai) -> the symbols it appends (A..., E).
+Productions: TypeAlias = dict[tuple[str, str], tuple[str, ...]]
+#: Called for every step: ``observe(e, a)`` for an active step, ``observe(a, None)`` for a
+#: passive one.
+Observer: TypeAlias = Callable[[str, str | None], None]
 
 
 class BitagError(MannsimError):
@@ -30,7 +38,7 @@ class BitagError(MannsimError):
 class Bitag:
     a: tuple[str, ...]
     e: tuple[str, ...]
-    productions: dict          # (ej, ai) -> tuple of symbols (A..., E)
+    productions: Productions
     word: tuple[str, ...]
     path: str | None = None
 
@@ -59,7 +67,7 @@ class Bitag:
         return self
 
 
-def check_word(system: Bitag, word, what="a word") -> None:
+def check_word(system: Bitag, word: Iterable[str], what: str = "a word") -> None:
     unknown = [s for s in word if s not in system.a and s not in system.e]
     if unknown:
         raise BitagError(f"{what} has unknown symbol {unknown[0]!r}", system.path)
@@ -69,8 +77,8 @@ def check_word(system: Bitag, word, what="a word") -> None:
 
 def parse(text: str, path: str | None = None) -> Bitag:
     fields: dict[str, tuple[list[str], int]] = {}
-    productions: dict = {}
-    lines: dict = {}
+    productions: Productions = {}
+    lines: dict[tuple[str, str], int] = {}
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split(";", 1)[0].strip()
         if not line:
@@ -79,11 +87,11 @@ def parse(text: str, path: str | None = None) -> Bitag:
             lhs, rhs = (part.split() for part in line.split("->", 1))
             if len(lhs) != 2:
                 raise BitagError("a production is 'ej ai -> ak em' or 'ej ai -> ak al em'", path, lineno)
-            key = (lhs[0], lhs[1])
-            if key in productions:
+            pair = (lhs[0], lhs[1])
+            if pair in productions:
                 raise BitagError(f"second production for {lhs[0]} {lhs[1]} (first on line "
-                                 f"{lines[key]})", path, lineno)
-            productions[key], lines[key] = tuple(rhs), lineno
+                                 f"{lines[pair]})", path, lineno)
+            productions[pair], lines[pair] = tuple(rhs), lineno
             continue
         head, sep, rest = line.partition(":")
         key = head.strip().lower()
@@ -102,16 +110,16 @@ def parse(text: str, path: str | None = None) -> Bitag:
                              fields[key][1])
     system = Bitag(tuple(fields["a"][0]), tuple(fields["e"][0]), productions,
                    tuple(fields["word"][0]), path)
-    for (ej, ai), line in lines.items():
+    for (ej, ai), lineno in lines.items():
         if ej not in system.e or ai not in system.a:
             raise BitagError(f"production for {ej} {ai}: the left side must be an E symbol and an "
-                             "A symbol", path, line)
+                             "A symbol", path, lineno)
     try:
         return system.validate()
     except BitagError as e:
         if e.line is None and e.message.startswith("production "):
-            key = tuple(e.message.split()[1:3])
-            e.line = lines.get(key)
+            words = e.message.split()
+            e.line = lines.get((words[1], words[2]))
         raise
 
 
@@ -138,7 +146,8 @@ class BitagRun:
     halted: bool
 
 
-def interpret(productions, e_symbols, word, halting: str, max_steps: int, observe=None,
+def interpret(productions: Mapping[tuple[str, str], Sequence[str]], e_symbols: Collection[str],
+              word: Iterable[str], halting: str, max_steps: int, observe: Observer | None = None,
               path: str | None = None) -> BitagRun:
     """Run from ``word`` to ``halting`` at the front, or ``max_steps`` steps. ``observe``, when
     given, is called for every step: ``observe(e, a)`` for an active step (the E symbol and the A
@@ -164,6 +173,7 @@ def interpret(productions, e_symbols, word, halting: str, max_steps: int, observ
     return BitagRun(tuple(queue), steps, False)
 
 
-def run(system: Bitag, max_steps: int = 10**6, observe=None) -> BitagRun:
+def run(system: Bitag, max_steps: int = DEFAULT_BITAG_STEPS,
+        observe: Observer | None = None) -> BitagRun:
     return interpret(system.productions, set(system.e), system.word, system.halting, max_steps,
                      observe, system.path)

@@ -13,8 +13,17 @@ that form.
 """
 from __future__ import annotations
 
+from collections import Counter, deque
+from typing import TypeAlias
+
 from ..limits import MAX_COMPILED_CELLS
+from ..machine import Machine
+from ..machine import load as load_machine
+from ..resources import find_program
 from .bitag import Bitag, BitagError
+
+#: A direct run's steps grouped by what U15,2 reads (see :func:`profile_run`).
+Profile: TypeAlias = dict[tuple[str, str | None], tuple[int, Counter[str]]]
 
 
 def _rep(s: str, n: int) -> str:
@@ -98,7 +107,7 @@ def program_cells(system: Bitag) -> int:
     return total + sum(16 * i + 6 for i in range(1, q + 1))
 
 
-def cost_model(system: Bitag, profile) -> int:
+def cost_model(system: Bitag, profile: Profile) -> int:
     """A proxy for the U15,2 steps of a run whose direct bi-tag run is ``profile`` (see
     :func:`profile_run`): every step costs the encoded tape's length times the unary index U15,2
     counts down for it (8jq + 8i - 5 for ej ai, 8i - 5 for a passive ai, 8hq + 3 for eh).
@@ -118,15 +127,14 @@ def cost_model(system: Bitag, profile) -> int:
     return total
 
 
-def profile_run(system: Bitag, max_steps: int):
+def profile_run(system: Bitag, max_steps: int) -> Profile | None:
     """The direct run's steps grouped by what U15,2 reads: {(front, a or None): (steps, {symbol:
     total count in the words of those steps})}, the final eh included; None if it does not halt
     within ``max_steps``."""
-    from collections import Counter, deque
     word = deque(system.word)
     counts = Counter(word)
     e = set(system.e)
-    profile: dict = {}
+    profile: Profile = {}
     for _ in range(max_steps + 1):
         front = word[0]
         a = word[1] if front in e and front != system.halting else None
@@ -186,17 +194,15 @@ def decode(system: Bitag, cells: dict[int, str]) -> tuple[str, ...]:
     return (system.halting,) + tuple(reversed(symbols))
 
 
-def u15_machine():
+def u15_machine() -> Machine:
     """U15,2 as shipped in programs/u15_2.tm (the one source of its transition table)."""
-    from ..machine import load
-    from ..resources import find_program
     path = find_program("u15_2")
     if path is None:
         raise BitagError("programs/u15_2.tm is not installed")
-    return load(path)
+    return load_machine(path)
 
 
-def compile_bitag(system: Bitag):
+def compile_bitag(system: Bitag) -> Machine:
     """A U15,2 machine whose initial tape and head encode ``system``."""
     tape, head = encode(system)
     u15 = u15_machine()

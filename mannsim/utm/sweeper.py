@@ -24,6 +24,8 @@ A machine with one halting state whose head ends on the last item written needs 
 """
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from ..machine import Machine
 
 CAP = 3      # most items in the window: the pending item, the item read, one inserted cell
@@ -33,6 +35,13 @@ HASH = "#"
 # (kind, state index) with kind "L", "N" or "F". Sweeper states are ("S", pending, head) with
 # head None or a state index ("the head is on the next item read"), ("Z", pending) (flush after a
 # halt), "LOOP" and "HALT".
+Item: TypeAlias = int | str                                  # a symbol index, or HASH
+Mark: TypeAlias = tuple[str, int]                            # (kind, state index)
+RingSymbol: TypeAlias = tuple[Item, Mark | None]
+Scan: TypeAlias = tuple[str, RingSymbol | None, int | None]  # ("S", pending, head)
+Flush: TypeAlias = tuple[str, RingSymbol]                    # ("Z", pending)
+State: TypeAlias = Scan | Flush | str                        # or "LOOP", "HALT"
+Written: TypeAlias = tuple[tuple[RingSymbol, ...], State]    # (written back, next state)
 
 
 class Sweeper:
@@ -40,7 +49,8 @@ class Sweeper:
         self.sym = {s: k for k, s in enumerate(machine.symbols)}
         self.st = {q: k for k, q in enumerate(machine.states)}
         self.blank = self.sym[machine.blank]
-        self.table = {}
+        self.last_steps = 0
+        self.table: dict[tuple[int, Item], tuple[int, int, int]] = {}
         for (q, s), t in machine.transitions.items():
             self.table[(self.st[q], self.sym[s])] = (self.sym[t.write], t.move, self.st[t.next])
         # a machine with one halting state needs no F mark where the head ends last written
@@ -48,18 +58,18 @@ class Sweeper:
         self.implicit = self.st[halts[0]] if len(halts) == 1 else None
 
     @staticmethod
-    def possible(state, ring_symbol) -> bool:
+    def possible(state: State, ring_symbol: RingSymbol) -> bool:
         """Whether a run from a valid start can put ``state`` in front of ``ring_symbol``: the
         ring holds one '#' and one head (a mark, or the sweeper's), and F marks appear only when
         M halts. Impossible pairs get a placeholder production."""
         item, mark = ring_symbol
-        if state in ("LOOP", "HALT"):
+        if isinstance(state, str):  # "LOOP", "HALT"
             return True
         pending = state[1]
         if pending is None:  # the start of an empty tape: the ring is only '#'
             return ring_symbol == (HASH, None)
-        if state[0] == "Z":  # flushing after the halt: on a tiny ring it meets its own F mark
-            return not (item == HASH and pending[0] == HASH)
+        if len(state) == 2:  # ("Z", pending), flushing after the halt: on a tiny ring it meets
+            return not (item == HASH and pending[0] == HASH)  # its own F mark
         if mark is not None and mark[0] == "F":
             return False
         head_in_state = state[2] is not None or pending[1] is not None
@@ -67,17 +77,17 @@ class Sweeper:
             return False
         return not (item == HASH and pending[0] == HASH)
 
-    def read(self, state, ring_symbol):
+    def read(self, state: State, ring_symbol: RingSymbol) -> Written:
         """(symbols written back, next state) for the sweeper in ``state`` reading one symbol.
         ``self.last_steps`` is then the number of M steps that reading performed."""
         self.last_steps = 0
-        if state in ("LOOP", "HALT"):
+        if isinstance(state, str):  # "LOOP", "HALT"
             return (ring_symbol,), "LOOP"
-        if state[0] == "Z":
+        if len(state) == 2:  # ("Z", pending)
             return (state[1], ring_symbol), "HALT"
         _, pending, head = state
         window = [ring_symbol] if pending is None else [pending, ring_symbol]
-        pos = None  # (index, M state) of the head inside the window
+        pos: tuple[int, int] | None = None  # (index, M state) of the head inside the window
         # 1. the head: carried over ("next"), or a mark in the window
         if head is not None:
             item, mark = ring_symbol
@@ -105,8 +115,8 @@ class Sweeper:
                     pos = (k, q)
                 break
         # 2. run M inside the window
-        seen = set()
-        next_head = None
+        seen: set[tuple[tuple[RingSymbol, ...], tuple[int, int]]] = set()
+        next_head: int | None = None
         while pos is not None:
             k, q = pos
             cell = window[k][0]
@@ -149,7 +159,7 @@ class Sweeper:
         assert 1 <= len(out) <= 2, window
         return tuple(out), ("S", keep, next_head)
 
-    def _write_back_halted(self, window):
+    def _write_back_halted(self, window: list[RingSymbol]) -> Written:
         if len(window) <= 2:
             cell, mark = window[-1]
             if mark == ("F", self.implicit):  # never matches when there is no one halting state
@@ -157,3 +167,24 @@ class Sweeper:
                 return tuple(window[:-1]) + ((cell, None),), "HALT"
             return tuple(window), "HALT"
         return tuple(window[:2]), ("Z", window[2])
+
+
+def ring_name(a: RingSymbol) -> str:
+    """The A symbol name of a ring symbol: ``#``, ``c3``, ``c3.L1``."""
+    item, mark = a
+    base = "#" if item == HASH else f"c{item}"
+    if mark is None:
+        return base
+    kind, q = mark
+    return f"{base}.{kind}{q}"
+
+
+def state_name(e: State) -> str:
+    """The E symbol name of a sweeper state: ``halt``, ``loop``, ``z.c1.F0``, ``s.-.n0``."""
+    if isinstance(e, str):  # "HALT", "LOOP"
+        return e.lower()
+    if len(e) == 2:  # ("Z", pending)
+        return f"z.{ring_name(e[1])}"
+    _, pending, head = e
+    base = "s.-" if pending is None else f"s.{ring_name(pending)}"
+    return base + ("" if head is None else f".n{head}")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
+
+import torch
 
 from ..base import Completion
 from . import compat
 from .lm import LM
-from .text import Stops
+from .text import Stops, StopScan
 
 
 def common_prefix(encoded: list[list[int]]) -> int:
@@ -29,7 +32,7 @@ def complete_batch(lm: LM, stops: Stops, encoded: Sequence[list[int]], batch_siz
     encoded = list(encoded)
     common = common_prefix(encoded)
     out: list[Completion] = []
-    with lm.torch.inference_mode():
+    with torch.inference_mode():
         prefix = lm.forward(encoded[0][:common], None, last_only=True)[1] if common else None
         for start in range(0, len(encoded), batch_size):
             chunk = encoded[start:start + batch_size]
@@ -37,51 +40,46 @@ def complete_batch(lm: LM, stops: Stops, encoded: Sequence[list[int]], batch_siz
             results = _greedy(lm, stops, chunk, prefix, common, max_new_tokens)
             share = (time.perf_counter() - t0) / len(chunk)
             for ids, (generated, truncated) in zip(chunk, results):
-                text, _, _ = stops.finish(generated)
-                out.append(Completion(text, tokens_in=len(ids), tokens_out=len(generated),
-                                      latency=share, truncated=truncated))
+                out.append(Completion(stops.text(generated), tokens_in=len(ids),
+                                      tokens_out=len(generated), latency=share,
+                                      truncated=truncated))
     return out
 
 
-def _greedy(lm: LM, stops: Stops, chunk: list[list[int]], prefix, common: int,
-            max_new_tokens: int):
-    torch = lm.torch
-    b = len(chunk)
+def _greedy(lm: LM, stops: Stops, chunk: list[list[int]], prefix: Any, common: int,
+            max_new_tokens: int) -> list[tuple[list[int], bool]]:
+    """(answer tokens, truncated) per prompt of ``chunk``, one token per row per pass."""
+    b, dev = len(chunk), lm.device
     cache = compat.new_cache(lm.model)
     if prefix is not None:
         compat.repeat_cache(cache, prefix, b)
     rests = [ids[common:] for ids in chunk]
     width = max(len(r) for r in rests)
-    tokens = torch.full((b, width), stops.pad, dtype=torch.long)
-    mask = torch.zeros((b, common + width), dtype=torch.long)
-    mask[:, :common] = 1
-    positions = torch.full((b, width), common, dtype=torch.long)
-    for r, rest in enumerate(rests):
-        n = len(rest)
-        tokens[r, width - n:] = torch.tensor(rest)
-        mask[r, common + width - n:] = 1
-        positions[r, width - n:] = torch.arange(common, common + n)
+    pads = [width - len(r) for r in rests]
+    ids = lm.tensor([[stops.pad] * p + r for p, r in zip(pads, rests)])
+    positions = lm.tensor([[common] * p + list(range(common, common + len(r)))
+                           for p, r in zip(pads, rests)])
+    # every pass's attention mask is the first columns of this one: the prefix, each row's
+    # left-padded end, then a column per pass
+    full_mask = torch.ones((b, common + width + max_new_tokens), dtype=torch.long, device=dev)
+    columns = torch.arange(width, device=dev)[None, :]
+    full_mask[:, common:common + width] = columns >= torch.tensor(pads, device=dev)[:, None]
+    seen = common + width
     nxt = positions[:, -1] + 1
-    generated: list[list[int]] = [[] for _ in range(b)]
-    done = [False] * b
-    truncated = [False] * b
-    ids = tokens
+    scans = [StopScan(stops) for _ in range(b)]
+    results: list[tuple[list[int], bool] | None] = [None] * b
     while True:
-        logits = lm(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
-                    position_ids=positions.to(lm.device), logits_to_keep=1, cache=cache).logits
-        step = logits[:, -1].argmax(-1).tolist()
-        for r in range(b):
-            if done[r]:
-                continue
-            generated[r].append(step[r])
-            _, used, stopped = stops.finish(generated[r])
-            if stopped:
-                generated[r], done[r] = generated[r][:used], True
-            elif len(generated[r]) >= max_new_tokens:
-                done[r] = truncated[r] = True
-        if all(done):
-            return list(zip(generated, truncated))
-        ids = torch.tensor([[t] for t in step], dtype=torch.long)
-        mask = torch.cat([mask, torch.ones((b, 1), dtype=torch.long)], dim=1)
-        positions = nxt[:, None].clone()
+        logits = lm(input_ids=ids, attention_mask=full_mask[:, :seen], position_ids=positions,
+                    logits_to_keep=1, cache=cache).logits
+        chosen = logits[:, -1].argmax(-1)
+        for r, token in enumerate(chosen.tolist()):
+            scan = scans[r]
+            if results[r] is None and (scan.feed([token]) or len(scan.tokens) >= max_new_tokens):
+                used, stopped = scan.settle()
+                results[r] = (scan.tokens[:used], not stopped)
+        if all(res is not None for res in results):
+            return [res for res in results if res is not None]
+        ids = chosen[:, None]
+        positions = nxt[:, None]
         nxt = nxt + 1
+        seen += 1

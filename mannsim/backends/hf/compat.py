@@ -12,6 +12,11 @@ lower bound.
 from __future__ import annotations
 
 import inspect
+from typing import Any
+
+import torch
+import transformers
+from transformers import DynamicCache
 
 from ..base import BackendError
 
@@ -19,54 +24,53 @@ from ..base import BackendError
 SUPPORTED = ">=5.0,<6"
 
 
-def cache_kwarg(model) -> str:
+def cache_kwarg(model: Any) -> str:
     """The name ``model.forward`` takes the KV cache under (renamed in recent releases)."""
     params = inspect.signature(model.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
 
 
-def new_cache(model):
-    from transformers import DynamicCache
+def new_cache(model: Any) -> Any:
     try:
         return DynamicCache(config=model.config)
     except TypeError:
         return DynamicCache()
 
 
-def seq_length(cache) -> int:
-    return cache.get_seq_length()
+def seq_length(cache: Any) -> int:
+    length: int = cache.get_seq_length()
+    return length
 
 
-def crop(cache, length: int) -> None:
+def crop(cache: Any, length: int) -> None:
     """Keep the first ``length`` positions."""
     if cache.get_seq_length() > length:
         cache.crop(-(cache.get_seq_length() - length))
 
 
-def keep_positions(cache, index) -> None:
+def keep_positions(cache: Any, index: Any) -> None:
     """Keep only the positions in ``index`` (a 1-D long tensor), in that order."""
     for layer in cache.layers:
         layer.keys = layer.keys.index_select(-2, index)
         layer.values = layer.values.index_select(-2, index)
 
 
-def repeat_cache(cache, prefix, batch: int) -> None:
+def repeat_cache(cache: Any, prefix: Any, batch: int) -> None:
     """Fill the empty ``cache`` with ``prefix`` (a batch-1 cache) repeated ``batch`` times."""
     del cache.layers[:]
     for src in prefix.layers:
-        dst = type(src).__new__(type(src))
+        layer_type: Any = type(src)
+        dst = layer_type.__new__(layer_type)
         for attr, value in vars(src).items():
             is_kv = attr in ("keys", "values") and value is not None
             setattr(dst, attr, value.repeat(batch, 1, 1, 1) if is_kv else value)
         cache.layers.append(dst)
 
 
-def check(model, device: str = "cpu") -> None:
+def check(model: Any, device: str = "cpu") -> None:
     """Exercise every operation above on ``model``; a :class:`BackendError` if one does not
     behave as the fast path needs."""
-    import torch
-    import transformers
-    problem = None
+    problem: str | None = None
     try:
         cache = new_cache(model)
         with torch.inference_mode():

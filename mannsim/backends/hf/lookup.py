@@ -15,9 +15,13 @@ per call.
 """
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+
 from . import compat
 from .lm import LM
-from .text import Stops
+from .text import Stops, StopScan
 
 #: How far back (tokens) drafts are looked for after each generated token.
 DRAFT_WINDOW = 1024
@@ -32,12 +36,12 @@ class PromptLookupDecoder:
     """Greedy decoding of one prompt at a time; owns the KV cache kept between calls."""
 
     def __init__(self, lm: LM, stops: Stops, max_new_tokens: int, candidates: int = 4,
-                 draft_len: int = 24):
+                 draft_len: int = 24) -> None:
         self.lm, self.stops = lm, stops
         self.max_new_tokens = max_new_tokens
         self.n_candidates = max(1, candidates)
         self.draft_len = draft_len
-        self._cache = None
+        self._cache: Any = None
         self._cached_ids: list[int] = []
 
     def reset(self) -> None:
@@ -63,9 +67,11 @@ class PromptLookupDecoder:
         else:
             logits, cache = self.lm.forward(rest, cache, last_only=True)
             generated = [int(logits[0, -1].argmax())]
+        scan = StopScan(self.stops)
         while True:
-            text, used, stopped = self.stops.finish(generated[:self.max_new_tokens])
-            if stopped or len(generated) >= self.max_new_tokens:
+            scan.feed(generated[len(scan.tokens):self.max_new_tokens])
+            if scan.stopped or len(generated) >= self.max_new_tokens:
+                used, stopped = scan.settle()
                 if len(generated) > self.max_new_tokens:  # drafts may overshoot the limit
                     self._cache = None
                 else:
@@ -110,10 +116,11 @@ class PromptLookupDecoder:
                 continue
             scored.append((-score, -p))
         scored.sort()
-        found, seen = [], set()
+        found: list[list[int]] = []
+        seen: set[tuple[int, ...]] = set()
         for _, neg_p in scored:
             p = -neg_p
-            cont = []
+            cont: list[int] = []
             for u in seq[p + 1: p + 1 + self.draft_len]:
                 cont.append(u)
                 if "\n" in text(u):
@@ -126,7 +133,8 @@ class PromptLookupDecoder:
                     break
         return found
 
-    def _verify_tree(self, cache, prefix: list[int], drafts: list[list[int]]):
+    def _verify_tree(self, cache: Any, prefix: list[int],
+                     drafts: list[list[int]]) -> tuple[Any, list[int]]:
         """Feed ``prefix`` and every draft after ``cache`` in one sequence, each draft attending
         to the cache, the prefix and its own earlier tokens (a 4D attention mask and explicit
         positions), so the cache is not copied per draft.
@@ -136,27 +144,28 @@ class PromptLookupDecoder:
         it equals the model's argmax; with no drafts this is one plain greedy step.
         """
         lm = self.lm
-        torch = lm.torch
+        dev = lm.device
         base = compat.seq_length(cache)
         n = len(prefix)
-        tokens, positions, offsets = list(prefix), list(range(base, base + n)), []
+        tokens, positions = list(prefix), list(range(base, base + n))
+        offsets: list[int] = []
         for d in drafts:
             offsets.append(len(tokens))
             tokens += d
             positions += range(base + n, base + n + len(d))
         q = len(tokens)
-        allow = torch.zeros((q, base + q), dtype=torch.bool)
+        allow = torch.zeros((q, base + q), dtype=torch.bool, device=dev)
         allow[:, :base + n] = True
-        allow[:n, base:base + n] = torch.tril(torch.ones((n, n), dtype=torch.bool))
+        allow[:n, base:base + n] = torch.tril(torch.ones((n, n), dtype=torch.bool, device=dev))
         for b, d in enumerate(drafts):
             o = offsets[b]
             allow[o:o + len(d), base + o:base + o + len(d)] = torch.tril(
-                torch.ones((len(d), len(d)), dtype=torch.bool))
+                torch.ones((len(d), len(d)), dtype=torch.bool, device=dev))
         dtype = lm.model.dtype
-        mask = torch.zeros((1, 1, q, base + q), dtype=dtype)
+        mask = torch.zeros((1, 1, q, base + q), dtype=dtype, device=dev)
         mask.masked_fill_(~allow[None, None], torch.finfo(dtype).min)
         out = lm(input_ids=lm.tensor([tokens]), position_ids=lm.tensor([positions]),
-                 attention_mask=mask.to(lm.device), cache=cache)
+                 attention_mask=mask, cache=cache)
         preds = out.logits[0].argmax(-1).tolist()
         best, best_acc, best_next = 0, 0, preds[n - 1]
         for b, d in enumerate(drafts):
@@ -170,5 +179,5 @@ class PromptLookupDecoder:
         accepted = drafts[best][:best_acc] if drafts else []
         o = offsets[best] if drafts else q
         keep = list(range(base + n)) + list(range(base + o, base + o + best_acc))
-        compat.keep_positions(cache, torch.tensor(keep, device=lm.device))
+        compat.keep_positions(cache, torch.tensor(keep, dtype=torch.long, device=dev))
         return cache, accepted + [best_next]

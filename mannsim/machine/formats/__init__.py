@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 
 from ...errors import FormatError, MachineError
+from ...limits import MAX_FILE_BYTES
+from ...resources import find_program
 from ..model import Machine
 from . import morphett, native, standard, tmio
 
@@ -28,8 +30,6 @@ EXTENSIONS = {
     ".yaml": "yaml", ".yml": "yaml",
 }
 FORMAT_NAMES = tuple(FORMATS)
-#: Largest machine file read (bytes).
-MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 def detect(path: str, text: str) -> str:
@@ -64,7 +64,6 @@ def load(spec: str, fmt: str | None = None) -> Machine:
     if not os.path.exists(spec) and standard.looks_like(spec):
         return standard.parse(spec, None).replace(name=spec)
     if not os.path.exists(spec):
-        from ...resources import find_program
         found = find_program(spec)
         if found is None and re.fullmatch(r"[0-9A-Z_-]{3,}", spec) and re.search(r"[LR]", spec):
             standard.parse(spec, spec)  # almost a standard-format machine: say what is wrong

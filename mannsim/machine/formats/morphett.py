@@ -96,9 +96,5 @@ def dump(machine: Machine) -> str:
             ("*" if i == m.head else "") + c for i, c in enumerate(cells)))
     if m.start != "0":
         lines.append(f"; $START_STATE: {m.start}")
-    for q in m.states:
-        for s in m.symbols:
-            t = m.transitions.get((q, s))
-            if t is not None:
-                lines.append(f"{q} {s} {t.write} {_MOVE_OUT[t.move]} {t.next}")
+    lines += [f"{q} {s} {t.write} {_MOVE_OUT[t.move]} {t.next}" for q, s, t in m.rules()]
     return "\n".join(lines) + "\n"

@@ -109,9 +109,5 @@ def dump(machine: Machine) -> str:
     if m.head:
         lines.append(f"head:    {m.head}")
     lines.append("")
-    for q in m.states:
-        for s in m.symbols:
-            t = m.transitions.get((q, s))
-            if t is not None:
-                lines.append(f"{q} {s} {t.write} {MOVE_NAMES[t.move]} {t.next}")
+    lines += [f"{q} {s} {t.write} {MOVE_NAMES[t.move]} {t.next}" for q, s, t in m.rules()]
     return "\n".join(lines) + "\n"
