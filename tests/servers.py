@@ -17,6 +17,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from mannsim.program import DEFAULT_DIALECT, load_dialect
+
+#: The symbolic CPU's answer to a prompt (what a perfect model answers).
+perfect = load_dialect(DEFAULT_DIALECT).shape.evaluate
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -210,12 +215,10 @@ class HostileServer(Loopback):
                 pass
 
             def do_POST(self):
-                from mannsim.program import load_dialect
-                answer = load_dialect("schuurmans").shape.evaluate
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
                 body = json.loads(raw)
                 server.bodies.append(body)
-                text = answer(body.get("prompt", ""))
+                text = perfect(body.get("prompt", ""))
                 mode = server.mode
                 if mode == "redirect":
                     self.send_response(307)

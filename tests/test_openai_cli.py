@@ -22,7 +22,7 @@ from mannsim.limits import MAX_RESPONSE_BYTES
 
 from conftest import PROGRAMS
 from helpers import run_cli
-from servers import Loopback, completion_body, free_port, send_json
+from servers import Loopback, completion_body, free_port, perfect, send_json
 
 pytestmark = pytest.mark.slow  # real servers (tests/conftest.py: SLOW_MODULES)
 
@@ -52,8 +52,6 @@ class CannedServer(Loopback):
                 pass
 
             def do_POST(self):
-                from mannsim.program import load_dialect
-                answer = load_dialect("schuurmans").shape.evaluate
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
                 server.requests += 1
                 prompt = body.get("prompt", "")
@@ -84,7 +82,7 @@ class CannedServer(Loopback):
                     except OSError:
                         pass
                     return
-                text = prompt[5:] if word.startswith("echo:") else answer(prompt)
+                text = prompt[5:] if word.startswith("echo:") else perfect(prompt)
                 send_json(self, 200, completion_body(text))
 
         self.serve(Handler)

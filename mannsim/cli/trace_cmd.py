@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -21,6 +23,8 @@ from .options import input_options, load_machine
 from .output import check_output, write_text
 from .progress import Ticker
 from .render import plain_head, tape_line
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _open(path: str, err_console: Console) -> TraceIndex:
@@ -168,12 +172,20 @@ def plot(file: str, output: str, span: str | None) -> None:
     console.print(f"wrote {output}")
 
 
+def _reference_output(what: str, steps: str) -> Callable[[F], F]:
+    """PROGRAM, ``-o/--output`` (``what``) and ``--max-steps`` (``steps``) of a command drawing
+    a run of the reference machine."""
+    def options(f: F) -> F:
+        f = click.option("--max-steps", type=click.IntRange(min=1), default=100_000,
+                         show_default=True, help=steps)(f)
+        f = click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                         help=what)(f)
+        return click.argument("program")(f)
+    return options
+
+
 @click.command("plot")
-@click.argument("program")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Image to write: .png or .svg.")
-@click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
-              help="Steps of the reference machine to draw.")
+@_reference_output("Image to write: .png or .svg.", "Steps of the reference machine to draw.")
 @click.option("--steps", "span", help="Only steps A:B (either side may be empty; B at most "
               "--max-steps).")
 @input_options
@@ -224,11 +236,8 @@ def html_cmd(file: str, output: str, span: str | None) -> None:
 
 
 @click.command("html")
-@click.argument("program")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The page to write (one self-contained .html file).")
-@click.option("--max-steps", type=click.IntRange(min=1), default=100_000, show_default=True,
-              help="Cycles of the reference machine to put in the page.")
+@_reference_output("The page to write (one self-contained .html file).",
+                   "Cycles of the reference machine to put in the page.")
 @click.option("--dialect", "-d", default=DEFAULT_DIALECT, show_default=True,
               help="Prompt dialect whose prompts and answers the page shows.")
 @input_options

@@ -1,5 +1,4 @@
-"""Reading compact traces (see :mod:`mannsim.trace.compact`): block indexes scanned, meta
-records taken, blocks of compact cycles expanded on demand.
+"""Reading compact traces (:mod:`mannsim.trace.compact`), blocks expanded on demand.
 
 Opening a trace decodes its meta blocks (at most ``MAX_TRACE_META`` bytes in all, refused from
 the index before anything is decompressed) but parses only the records that say how the run
@@ -12,7 +11,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from . import compact
 from .cases import SHORT, Cases, Place
@@ -27,6 +27,7 @@ from .source import UNMATCHED_PROMPT, Source, bounded, bounded_iter, facts_of, s
 _PROMPT_AT = re.compile(rb'\{"t":"prompt","hash":"([0-9a-f]{16})","text":"')
 _CASE_AT = re.compile(rb'\{"t":"case","k":(\d{1,9}),')
 
+T = TypeVar("T")
 #: A segment of cycles: a block of compact cycles, or one whole cycle record (and its line)
 Segment = tuple[int, "Block | tuple[Cycle, int]"]
 #: A short cycle: its case, the head before it, its latency and cached flag
@@ -185,29 +186,28 @@ class CompactSource(Source):
 
     @bounded_iter
     def steps(self) -> Iterator[Step]:
-        for _, obj in self._segs:
-            if isinstance(obj, tuple):
-                yield steps_of(obj[0])
-                continue
-            rows = self._short_block(obj)
-            if rows is None:
-                yield from map(steps_of, self._expand(obj))
-            else:
-                for c, head, _, _ in rows:
-                    yield Step(c.state, head, c.read, c.prompt, c.answer, True)
+        return self._each(steps_of, lambda c, head, ms, cached: Step(
+            c.state, head, c.read, c.prompt, c.answer, True))
 
     @bounded_iter
     def facts(self) -> Iterator[Facts]:
+        return self._each(facts_of, lambda c, head, ms, cached: Facts(
+            c.state, c.read, ms, c.tin, c.tout, cached, True))
+
+    def _each(self, whole: Callable[[Cycle], T],
+              short: Callable[[Case, int, float, bool], T]) -> Iterator[T]:
+        """``whole(cycle)`` of every cycle in order, or ``short(case, head, ms, cached)`` of
+        one in a block of compact lines as mannsim writes them (no record is built)."""
         for _, obj in self._segs:
             if isinstance(obj, tuple):
-                yield facts_of(obj[0])
+                yield whole(obj[0])
                 continue
             rows = self._short_block(obj)
             if rows is None:
-                yield from map(facts_of, self._expand(obj))
+                yield from map(whole, self._expand(obj))
             else:
-                for c, _, ms, cached in rows:
-                    yield Facts(c.state, c.read, ms, c.tin, c.tout, cached, True)
+                for row in rows:
+                    yield short(*row)
 
     def first_divergence(self) -> int | None:
         if self.divergence is not None:

@@ -44,18 +44,15 @@ class Header:
 
     @property
     def program_name(self) -> str | None:
-        name = self.program.get("name")
-        return name if isinstance(name, str) else None
+        return _name(self.program)
 
     @property
     def backend_name(self) -> str | None:
-        name = self.backend.get("name")
-        return name if isinstance(name, str) else None
+        return _name(self.backend)
 
     @property
     def dialect_name(self) -> str | None:
-        name = self.dialect.get("name")
-        return name if isinstance(name, str) else None
+        return _name(self.dialect)
 
     @property
     def max_steps(self) -> int | None:
@@ -72,6 +69,11 @@ class Header:
     def from_json(cls, rec: JSON) -> Header:
         return cls(rec["version"], rec["program"], rec["dialect"], rec["backend"],
                    rec.get("settings") or {}, rec.get("mannsim", ""), rec.get("created", ""))
+
+
+def _name(part: JSON) -> str | None:
+    name = part.get("name")
+    return name if isinstance(name, str) else None
 
 
 def provenance(machine: JSON, dialect: JSON, backend: JSON) -> JSON:

@@ -95,19 +95,12 @@ def parse(text: str, path: str | None = None) -> Machine:
 
 def dump(machine: Machine) -> str:
     m = machine
-    lines = []
-    if m.name:
-        lines.append(f"name:    {m.name}")
-    lines.append(f"start:   {m.start}")
-    lines.append(f"blank:   {m.blank}")
-    if m.halt_states:
-        lines.append("halt:    " + " ".join(q for q in m.states if q in m.halt_states))
-    lines.append("symbols: " + " ".join(m.symbols))
-    lines.append("states:  " + " ".join(m.states))
-    if m.tape:
-        lines.append("tape:    " + m.tape_text(m.tape))
-    if m.head:
-        lines.append(f"head:    {m.head}")
+    fields = [("name", m.name or None), ("start", m.start), ("blank", m.blank),
+              ("halt", " ".join(q for q in m.states if q in m.halt_states) or None),
+              ("symbols", " ".join(m.symbols)), ("states", " ".join(m.states)),
+              ("tape", m.tape_text(m.tape) if m.tape else None),
+              ("head", str(m.head) if m.head else None)]
+    lines = [f"{key + ':':<9}{value}" for key, value in fields if value is not None]
     lines.append("")
     lines += [f"{q} {s} {t.write} {MOVE_NAMES[t.move]} {t.next}" for q, s, t in m.rules()]
     return "\n".join(lines) + "\n"
