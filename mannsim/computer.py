@@ -24,6 +24,10 @@ from .trace import TraceError, TraceWriter, prompt_hash
 from .trace.header import Header
 from .trace.records import Cycle, Divergence, End, Snapshot, Updates, Writes
 
+#: Builds a record from its fields in order (what ``Cycle(...)`` does, without its argument
+#: parsing: the loop builds one a cycle)
+_new = tuple.__new__
+
 __all__ = ["Computer", "Divergence", "RunReport", "RunState"]
 
 
@@ -60,6 +64,8 @@ class Computer:
         self._writer = writer
         self._new_trace = writer is None and trace is not None
         self._prompt_hash: dict[str, str] = {}
+        self._texts, self._boot = program.texts, program.dialect.boot
+        self._rendered: dict[tuple[str, str | None], tuple[str, str]] = {}
         self.started = time.perf_counter()
 
     # -- trace -------------------------------------------------------------------------
@@ -82,12 +88,15 @@ class Computer:
                 self._prompt_hash[prompt] = digest
         return digest
 
-    def _hash_prompt(self, prompt: str) -> str:
-        """The prompt's hash, its text written to the trace the first time."""
-        digest = self.digest(prompt)
-        if self._writer is not None and not self._writer.knows_prompt(digest):
-            self._writer.add_prompt(digest, prompt)
-        return digest
+    def _render_new(self, key: tuple[str, str | None], op: str) -> tuple[str, str]:
+        """An instruction's prompt at a head cell not met before, and its hash (kept while
+        there is room; an instruction text renders without error: its reads are the boot and
+        the head cell)."""
+        prompt = self.render(op)
+        hit = (prompt, prompt_hash(prompt))
+        if len(self._rendered) < MAX_MEMO:
+            self._rendered[key] = hit
+        return hit
 
     # -- one cycle ----------------------------------------------------------------------
     def _ask(self, prompt: str) -> Completion:
@@ -109,26 +118,57 @@ class Computer:
         state, head, read = st.state, st.head, st.read()
         self.cycle += 1
         n = self.cycle
-        try:
-            prompt = self.render(self.memory["op"])
-        except MemoryError_ as e:
-            op = self.memory["op"]
-            self.divergence = self._diverge(n, f"read substitution failed: {e}", state, head,
-                                            read, op, "", {})
-            return Cycle(n, state, head, read, self.digest(op), "", (), (), False)
+        mem = self.memory
+        op = mem["op"]
+        # the read half. A prompt rendered from the reference state's own instruction text,
+        # with the dialect's boot in place, reads MEMORY only at the head cell (a dialect's
+        # templates read only @[boot] and @[@[i]]; the README's MEMORY lemma), so it and its
+        # trace hash are kept by (state, head cell) and not rendered or hashed again (the
+        # text compares by memcmp); any other op is rendered and hashed as it stands
+        i = mem.get("i")
+        if i is not None and op == self._texts.get(state) and mem.get("boot") == self._boot:
+            key = (state, mem.get(i))
+            hit = self._rendered.get(key)
+            if hit is None:
+                hit = self._render_new(key, op)
+            prompt, digest = hit
+        else:
+            try:
+                prompt = self.render(op)
+            except MemoryError_ as e:
+                self.divergence = self._diverge(n, f"read substitution failed: {e}", state,
+                                                head, read, op, "", {})
+                return Cycle(n, state, head, read, self.digest(op), "", (), (), False)
+            digest = self.digest(prompt)
         completion = self._ask(prompt)
         self.model_seconds += completion.latency
         self.tokens_in += completion.tokens_in
         self.tokens_out += completion.tokens_out
-        t, problem, answer, writes, updates = self._execute(head, completion.text,
-                                                            completion.truncated)
-        rec = Cycle(n, state, head, read, self._hash_prompt(prompt),
-                    answer, writes or (), updates, problem is None,
-                    round(completion.latency * 1000, 3), completion.tokens_in,
-                    completion.tokens_out, completion.cached,
-                    completion.truncated or len(completion.text) > MAX_ANSWER)
-        if self._writer is not None:
-            self._writer.cycle(rec, self._snapshot)
+        text, truncated = completion.text, completion.truncated
+        # the write half, checked: step the reference machine, apply the answer under the
+        # caps, compare (writes None: the answer was not applied)
+        t = st.step()
+        writes: Writes | None = None
+        updates: Updates = ()
+        answer = text
+        problem = answer_problem(text, truncated)
+        if problem:
+            answer = text[:MAX_ANSWER]
+        else:
+            problem, applied = apply_checked(self.program, self.memory, t, st.state, head, text)
+            if applied is not None:
+                writes = self.program.writes_record(applied[0],
+                                                    None if t is None else t.next)
+                updates = tuple(applied[1])
+        writer = self._writer
+        if writer is not None and not writer.knows_prompt(digest):
+            writer.add_prompt(digest, prompt)
+        rec = _new(Cycle, (n, state, head, read, digest, answer, writes or (), updates,
+                           problem is None, completion.latency * 1000, completion.tokens_in,
+                           completion.tokens_out, completion.cached,
+                           truncated or len(text) > MAX_ANSWER))
+        if writer is not None:
+            writer.cycle(rec, self._snapshot)
         if problem:
             parsed = {} if writes is None else {"writes": [list(w) for w in writes],
                                                  "updates": [list(u) for u in updates]}
@@ -141,24 +181,6 @@ class Computer:
     def _snapshot(self) -> Snapshot:
         """The machine now, for a compact trace's snapshot."""
         return snapshot_of(self.program.machine, self.stepper, self.cycle)
-
-    def _execute(self, head: int, answer: str, truncated: bool = False
-                 ) -> tuple[Any, str | None, str, Writes | None, Updates]:
-        """The write half of a cycle, checked: step the reference machine, apply ``answer``
-        under the caps, compare. Returns (transition, problem or None, answer, writes (None:
-        not applied), updates)."""
-        t = self.stepper.step()
-        problem = answer_problem(answer, truncated)
-        if problem:
-            return t, problem, answer[:MAX_ANSWER], None, ()
-        problem, applied = apply_checked(self.program, self.memory, t, self.stepper.state, head,
-                                         answer)
-        if applied is None:
-            return t, problem, answer, None, ()
-        assigns, updates = applied
-        next_state = None if t is None else t.next
-        writes = tuple((k, v) for k, v in self.program.writes_record(assigns, next_state))
-        return t, problem, answer, writes, tuple(updates)
 
     def _diverge(self, n: int, reason: str, state: str, head: int, read: str, prompt: str,
                  answer: str, parsed: dict[str, Any], t: Any = None) -> Divergence:

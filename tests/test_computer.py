@@ -252,3 +252,37 @@ def _state_read_at(prog, k):
     for _ in range(k - 1):
         st.step()
     return st.state, st.read()
+
+
+@pytest.mark.parametrize("dialect", ["schuurmans", "compact"])
+@pytest.mark.parametrize("keys", ["registers", "names"])
+def test_every_prompt_is_the_memory_rendered_afresh(dialect, keys):
+    """The loop keeps an instruction's prompt by (state, head cell) instead of rendering it
+    again: every prompt a backend is asked must be MEMORY rendered afresh at that moment, and
+    its trace hash that prompt's, on machines with identical instructions, word symbols and a
+    long run (the cache must never stand in for a MEMORY it does not describe); a fault
+    injected where the cache is warm must still be seen in the prompt after it."""
+    from mannsim.memory import Renderer
+    from mannsim.trace import prompt_hash
+
+    class Watch(FaultyBackend):
+        def complete(self, prompts):
+            mem = comp.memory
+            assert prompts == [Renderer(mem)(mem["op"])]
+            return super().complete(prompts)
+
+    d = load_dialect(dialect)
+    for name in ("u15_2.tm", "bb4.tm", "palindrome.tm", "copy.tm"):
+        prog = compile_program(load(str(PROGRAMS / name)), d, keys)
+        comp = Computer(prog, Watch("none", at=-1, dialect=d), max_steps=3000)
+        seen = {}
+        for rec in comp.cycles():
+            seen.setdefault(rec.prompt, rec.n)
+        assert comp.result.reason in ("halt", "max_steps") and comp.checks == comp.cycle > 0
+        # each distinct hash is the hash of a prompt the program renders
+        rendered = {prompt_hash(c.prompt) for c in prog.cases()}
+        assert set(seen) <= rendered
+    # a wrong answer after the cache is warm: the next prompt is MEMORY's, and the run stops
+    prog = compile_program(load(str(PROGRAMS / "bb4.tm")), d, keys)
+    comp = Computer(prog, Watch("write-elsewhere", at=40, dialect=d), max_steps=3000)
+    assert comp.run().reason == "divergence" and comp.divergence.cycle == 40

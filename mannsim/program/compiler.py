@@ -194,19 +194,18 @@ class Program:
             memory["op"] = self.texts[state]
 
     def writes_record(self, assigns: list[tuple[str, str]],
-                      next_state: str | None = None) -> list[list[str]]:
+                      next_state: str | None = None) -> tuple[tuple[str, str], ...]:
         """A cycle's assignments as a trace records them: a value longer than 80 characters is
         the instruction it is (``<instruction KEY>``; ``next_state``, the reference machine's,
         names it when its text is the value, since states with identical instructions share
         one text), or its first 80 characters."""
-        out = []
-        for label, value in assigns:
-            if len(value) > RECORD_CUT:
-                q = (next_state if next_state is not None and value == self.texts[next_state]
-                     else self.state_of_text.get(value))
-                value = f"<instruction {self.keys[q]}>" if q else value[:RECORD_CUT] + "…"
-            out.append([label, value])
-        return out
+        return tuple([(label, value) if len(value) <= RECORD_CUT
+                      else (label, self._cut(value, next_state)) for label, value in assigns])
+
+    def _cut(self, value: str, next_state: str | None) -> str:
+        q = (next_state if next_state is not None and value == self.texts[next_state]
+             else self.state_of_text.get(value))
+        return f"<instruction {self.keys[q]}>" if q else value[:RECORD_CUT] + "…"
 
     def state_of(self, memory: Memory) -> str | None:
         """The state a MEMORY is in (``None`` if ``op`` is no instruction of this program)."""

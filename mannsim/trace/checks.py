@@ -63,7 +63,7 @@ class CycleChecks:
                                              answer)
             if applied is not None:
                 next_state = None if t is None else t.next
-                writes = tuple((a, b) for a, b in prog.writes_record(applied[0], next_state))
+                writes = prog.writes_record(applied[0], next_state)
                 updates = tuple((label, d) for label, d in applied[1])
         if rec.ok and problem is not None:
             problems.append(f"cycle {k} is recorded as ok, but its answer fails the live check: "

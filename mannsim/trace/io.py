@@ -140,7 +140,8 @@ class TraceWriter:
             k = self._cases[case] = self._next_case
             self._next_case += 1
             self._blocks.define(case.as_json(k))
-        extra = f',"ms":{float(rec.ms)!r}' if rec.ms else ""
+        ms = round(rec.ms, 3)  # (a record keeps the latency exact; a trace, to the microsecond)
+        extra = f',"ms":{ms!r}' if ms else ""
         if rec.cached:
             extra += ',"cached":true'
         return f'{{"t":"c","k":{k}{extra}}}\n'.encode("ascii")

@@ -65,7 +65,7 @@ class Cycle(NamedTuple):
                      "read": self.read, "prompt": self.prompt, "answer": self.answer,
                      "writes": [list(w) for w in self.writes],
                      "updates": [list(u) for u in self.updates], "check": self.check,
-                     "ms": self.ms, "tin": self.tin, "tout": self.tout, "cached": self.cached}
+                     "ms": round(self.ms, 3), "tin": self.tin, "tout": self.tout, "cached": self.cached}
         if self.cut:
             rec["cut"] = True
         return rec
