@@ -8,8 +8,8 @@ both meet the same machine load. Prints, per measure, the median of the rounds w
 REV is checked out with ``git worktree`` into a temporary folder and imported from there (this
 virtual environment's packages, that tree's ``mannsim``). The code timed uses only interfaces
 both sides have: ``Computer(...).run()`` on the U15,2 test vector with the symbolic CPU (cycles
-per second), and ``load_backend("hf").complete`` on the first 200 prompts of that run, one at a
-time, after a warm-up (ms a step).
+per second, the best of 3 runs in the process), and ``load_backend("hf").complete`` on the first
+200 prompts of that run, one at a time, after a warm-up (ms a step, the best of 3 passes).
 """
 from __future__ import annotations
 
@@ -55,10 +55,13 @@ else:
     hf = load_backend("hf", stop=d.stop, threads=1)
     for p in prompts[:20]:
         hf.complete([p])
-    t0 = time.perf_counter()
-    out = [hf.complete([p])[0].text for p in prompts]
-    ms = (time.perf_counter() - t0) / len(prompts) * 1000
-    print(json.dumps({"hf_ms_per_step": ms, "answers": out}))
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = [hf.complete([p])[0].text for p in prompts]
+        ms = (time.perf_counter() - t0) / len(prompts) * 1000
+        best = ms if best is None else min(best, ms)
+    print(json.dumps({"hf_ms_per_step": best, "answers": out}))
 '''
 
 
