@@ -15,7 +15,7 @@ from click.core import ParameterSource
 from ..backends import load_backend, registry
 from ..errors import MannsimError
 from ..evaluate import DEFAULT_SEED, check_concurrency, machine_from_id
-from ..program import load_dialect
+from ..program import DEFAULT_KEYS, KEY_POLICIES, load_dialect
 from ..program.dialect import DEFAULT_DIALECT
 from . import options
 from .eval_compare import compare_cmd
@@ -53,7 +53,7 @@ class EvalGroup(click.Group):
 @click.option("--seed", type=int, default=None, help="Seed of the random machines "
               "(default 1000003, never used in training).")
 @click.option("--no-programs", is_flag=True, help="Leave out the shipped programs.")
-@click.option("--keys", type=click.Choice(["registers", "names"]), default="registers",
+@click.option("--keys", type=click.Choice(KEY_POLICIES), default=DEFAULT_KEYS.value,
               show_default=True,
               help="MEMORY keys of the states: short registers (what run and verify use), or "
                    "the state names themselves (measures how well a model copies long names).")

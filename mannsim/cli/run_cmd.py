@@ -25,7 +25,7 @@ from ..machine import formats
 from ..machine.model import Machine
 from ..machine.simulator import run as run_reference
 from ..program import Dialect, compile_program, load_dialect
-from ..program.compiler import DEFAULT_KEYS, KeyPolicy
+from ..program.compiler import DEFAULT_KEYS, KEY_POLICIES, KeyPolicy
 from ..program.dialect import DEFAULT_DIALECT
 from ..run_state import RunReport
 from ..safe_text import one_line
@@ -203,7 +203,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--dialect", "-d", default=None,
               help="Prompt dialect: a folder under prompts/, or a path (default "
                    "schuurmans; with --resume, the trace's).")
-@click.option("--keys", type=click.Choice(["registers", "names"]), default=None,
+@click.option("--keys", type=click.Choice(KEY_POLICIES), default=None,
               help="MEMORY keys of the states: short registers (the default) or the state "
                    "names themselves (with --resume: the trace's).")
 @click.option("--max-steps", type=click.IntRange(min=0), default=None,

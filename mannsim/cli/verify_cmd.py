@@ -13,7 +13,7 @@ from rich.table import Table
 from ..backends import load_backend
 from ..errors import MannsimError
 from ..machine import formats
-from ..program import Program, compile_program, load_dialect
+from ..program import DEFAULT_KEYS, KEY_POLICIES, Program, compile_program, load_dialect
 from ..program.dialect import DEFAULT_DIALECT
 from ..safe_text import one_line
 from ..verify import CaseResult, audit, certificate, describe_compilation, read_certificate
@@ -32,7 +32,7 @@ from .progress import Ticker
                    "with --replay the certificate's).")
 @click.option("--dialect", "-d", default=DEFAULT_DIALECT, show_default=True,
               help="Prompt dialect (a folder under prompts/, or a path).")
-@click.option("--keys", type=click.Choice(["registers", "names"]), default="registers",
+@click.option("--keys", type=click.Choice(KEY_POLICIES), default=DEFAULT_KEYS.value,
               show_default=True,
               help="MEMORY keys of the states, as `run --keys` compiles them: short registers, "
                    "or the state names themselves. --check proves only the compilation these "
