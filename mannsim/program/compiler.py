@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..machine.model import Machine
-from ..memory import CELL_KEY, Memory
+from ..memory import CELL_KEY, Memory, Renderer
 from .dialect import Dialect
 
 RESERVED = {"op", "i", "boot", "halted", "result", "halt"}
@@ -230,7 +230,6 @@ class Program:
 
     def cases(self) -> list[Case]:
         """Every distinct rendered (state, symbol) prompt, in state then symbol order."""
-        from ..memory import Renderer
         seen: dict[str, int] = {}
         out: list[tuple[list[str], list[str], str, str]] = []
         for q in self.machine.states:

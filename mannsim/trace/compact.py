@@ -74,7 +74,7 @@ def is_compact(path: str) -> bool:
 
 
 def _zstd() -> Any:
-    try:
+    try:  # lazy: only compact traces need it; a one-line error if it is missing
         import zstandard
     except ImportError:  # pragma: no cover - a declared dependency
         raise MannsimError("compact traces need the zstandard package "
