@@ -393,3 +393,33 @@ def test_views_use_a_snapshot_only_once_it_is_checked(tmp_path, monkeypatch):
     with TraceIndex(str(path)) as ix:
         ix.config_before(k)
         assert ix.checked(k).config == "snapshot" and not ix.checked(k).verified
+
+
+def test_a_case_fits_a_cycle_exactly_when_the_cycle_makes_that_case():
+    """The compact writer reuses the case a (prompt, answer) made last when ``Case.fits`` says
+    the cycle is that case at its own head: it must agree with building the case, on writes
+    that name the head cell, other cells, literal labels equal to another cycle's head, and
+    every field that can differ."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mannsim.trace import Case, Cycle
+
+    label = st.sampled_from(["op", "i", "halted", "3", "4", "-1", "x"])
+    value = st.sampled_from(["1", "0", "<instruction B>", ""])
+    writes = st.lists(st.tuples(label, value), max_size=4).map(tuple)
+    updates = st.sampled_from([(), (("i", 1),), (("i", -1),), (("i", 1), ("x", 2))])
+
+    def cycles(head):
+        return st.builds(lambda s, r, a, w, u, tin, tout: Cycle(1, s, head, r, "p" * 16, a, w, u,
+                                                                True, 0.0, tin, tout),
+                         st.sampled_from("AB"), st.sampled_from("01"), st.sampled_from("xy"),
+                         writes, updates, st.integers(0, 1), st.integers(0, 1))
+
+    @settings(max_examples=1000, deadline=None)
+    @given(st.integers(2, 4).flatmap(cycles), st.integers(2, 4).flatmap(cycles))
+    def check(a, b):
+        assert Case.of(a).fits(b) == (Case.of(a) == Case.of(b))
+        assert Case.of(a).fits(a)
+
+    check()

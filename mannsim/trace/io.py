@@ -29,6 +29,8 @@ class TraceWriter:
         self._blocks: compact.BlockWriter | None = None
         self._prompts: set[str] = set()
         self._cases: dict[Case, int] = {}
+        #: (prompt, answer) -> the case number and case they made last
+        self._last_case: dict[tuple[str, str], tuple[int, Case]] = {}
         self._next_case = 0
         if compact.is_compact(path):
             self._open_compact(append, keep)
@@ -130,21 +132,30 @@ class TraceWriter:
 
     def _compact_cycle(self, rec: Cycle) -> bytes | None:
         """The line ``{"t":"c","k":K,…}`` of a checked cycle (None when the case table is
-        full); a new case is defined first."""
+        full); a new case is defined first. The case a (prompt, answer) had last is tried
+        first (:meth:`Case.fits`), so most cycles find theirs without building one."""
         assert self._blocks is not None
-        case = Case.of(rec)
-        k = self._cases.get(case)
-        if k is None:
-            if len(self._cases) >= MAX_CASES:
-                return None
-            k = self._cases[case] = self._next_case
-            self._next_case += 1
-            self._blocks.define(case.as_json(k))
+        key = (rec.prompt, rec.answer)
+        last = self._last_case.get(key)
+        if last is not None and last[1].fits(rec):
+            k = last[0]
+        else:
+            case = Case.of(rec)
+            found = self._cases.get(case)
+            if found is None:
+                if len(self._cases) >= MAX_CASES:
+                    return None
+                found = self._cases[case] = self._next_case
+                self._next_case += 1
+                self._blocks.define(case.as_json(found))
+            k = found
+            if len(self._last_case) < MAX_CASES:
+                self._last_case[key] = (k, case)
         ms = round(rec.ms, 3)  # (a record keeps the latency exact; a trace, to the microsecond)
-        extra = f',"ms":{ms!r}' if ms else ""
         if rec.cached:
-            extra += ',"cached":true'
-        return f'{{"t":"c","k":{k}{extra}}}\n'.encode("ascii")
+            return (b'{"t":"c","k":%d,"ms":%r,"cached":true}\n' % (k, ms) if ms else
+                    b'{"t":"c","k":%d,"cached":true}\n' % k)
+        return b'{"t":"c","k":%d,"ms":%r}\n' % (k, ms) if ms else b'{"t":"c","k":%d}\n' % k
 
     def flush(self) -> None:
         if self._blocks is not None:

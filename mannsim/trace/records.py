@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 from .. import __version__
 
+#: Builds a named tuple from its fields in order, without argument parsing (hot paths).
+_new = tuple.__new__
 #: A cycle's MEMORY writes and register updates, as the trace records them.
 Writes = tuple[tuple[str, str], ...]
 Updates = tuple[tuple[str, int], ...]
@@ -94,9 +96,27 @@ class Case(NamedTuple):
     @classmethod
     def of(cls, c: Cycle) -> Case:
         head = str(c.head)
-        return cls(c.state, c.read, c.prompt, c.answer,
-                   tuple((None if k == head else k, v) for k, v in c.writes), c.updates,
-                   c.tin, c.tout)
+        writes = tuple([(None, v) if k == head else (k, v) for k, v in c.writes])
+        return _new(cls, (c.state, c.read, c.prompt, c.answer, writes, c.updates, c.tin,
+                          c.tout))
+
+    def fits(self, c: Cycle) -> bool:
+        """Whether ``c`` is this case at its own head (``Case.of(c) == self``), checked without
+        building a case."""
+        if (self.answer != c.answer or self.prompt != c.prompt or self.updates != c.updates
+                or self.state != c.state or self.read != c.read or self.tin != c.tin
+                or self.tout != c.tout or len(self.writes) != len(c.writes)):
+            return False
+        head = str(c.head)
+        for (mine, value), (label, theirs) in zip(self.writes, c.writes):
+            if value != theirs:
+                return False
+            if mine is None:
+                if label != head:
+                    return False
+            elif label != mine or label == head:
+                return False
+        return True
 
     def at(self, n: int, head: int, ms: float = 0.0, cached: bool = False) -> Cycle:
         """The cycle ``n`` this case is, with the head at ``head``."""
