@@ -90,8 +90,8 @@ class Computer:
 
     def _render_new(self, key: tuple[str, str | None], op: str) -> tuple[str, str]:
         """An instruction's prompt at a head cell not met before, and its hash (kept while
-        there is room; an instruction text renders without error: its reads are the boot and
-        the head cell)."""
+        there is room). Rendering can still fail (a boot near the dialect size cap makes a
+        prompt past MAX_VALUE): the caller reports that as the uncached path does."""
         prompt = self.render(op)
         hit = (prompt, prompt_hash(prompt))
         if len(self._rendered) < MAX_MEMO:
@@ -126,20 +126,20 @@ class Computer:
         # trace hash are kept by (state, head cell) and not rendered or hashed again (the
         # text compares by memcmp); any other op is rendered and hashed as it stands
         i = mem.get("i")
-        if i is not None and op == self._texts.get(state) and mem.get("boot") == self._boot:
-            key = (state, mem.get(i))
-            hit = self._rendered.get(key)
-            if hit is None:
-                hit = self._render_new(key, op)
-            prompt, digest = hit
-        else:
-            try:
+        try:
+            if i is not None and op == self._texts.get(state) and mem.get("boot") == self._boot:
+                key = (state, mem.get(i))
+                hit = self._rendered.get(key)
+                if hit is None:
+                    hit = self._render_new(key, op)
+                prompt, digest = hit
+            else:
                 prompt = self.render(op)
-            except MemoryError_ as e:
-                self.divergence = self._diverge(n, f"read substitution failed: {e}", state,
-                                                head, read, op, "", {})
-                return Cycle(n, state, head, read, self.digest(op), "", (), (), False)
-            digest = self.digest(prompt)
+                digest = self.digest(prompt)
+        except MemoryError_ as e:
+            self.divergence = self._diverge(n, f"read substitution failed: {e}", state, head,
+                                            read, op, "", {})
+            return Cycle(n, state, head, read, self.digest(op), "", (), (), False)
         completion = self._ask(prompt)
         self.model_seconds += completion.latency
         self.tokens_in += completion.tokens_in

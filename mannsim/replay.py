@@ -110,7 +110,10 @@ def recheck(prog: Program, state: RunState, ix: TraceIndex) -> int:
                 prompts[(q, sym)] = digest
     snap_at = set(ix.snapshot_cycles())
     old_rules = ix.header.version < 3
+    n = len(ix)
     for k, step in enumerate(ix.steps(), 1):
+        if k > n:  # (a reader never yields more steps than the trace keeps; refused if it did)
+            raise TraceError(f"the trace keeps {n} cycles but reads more", ix.path)
         if not step.ok:  # diverged, or an answer the run cut (at the token limit or MAX_ANSWER)
             if old_rules and (step.state, step.head, step.read) == (st.state, st.head, st.read()) \
                     and not ix.cycle(k).cut:

@@ -212,3 +212,57 @@ def test_listing_backends_imports_no_heavy_library():
             "print(sorted(m for m in ('torch', 'transformers', 'openai') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class ListedOpen(Base):
+    """Lists its user options and takes anything else from code."""
+    OPTIONS = ("model",)
+
+    def __init__(self, **options):
+        self.options = options
+
+
+@dataclass(frozen=True)
+class _Required:
+    model: str  # no default
+
+
+class DeclaredRequired(Base):
+    """Declares an option with no default."""
+    Options = _Required
+
+    def __init__(self, options, *, stop=("\n",)):
+        self.options = options
+
+
+@dataclass(frozen=True)
+class _Tuned:
+    model: str | None = None
+    device: str = tuning("cpu")
+
+
+class DeclaredTuning(Base):
+    """Declares device as a knob for code, not a flag."""
+    Options = _Tuned
+
+    def __init__(self, options, *, stop=("\n",)):
+        self.options = options
+
+
+def test_the_contract_holds_at_its_edges(monkeypatch):
+    """Found by a review: a legacy class with OPTIONS and **kwargs takes other options from code
+    (as before the contract); a class that does not fit its own declarations is a one-line
+    BackendError, not a TypeError; a command-line flag a backend declares only as a code knob
+    is refused, as describe() says."""
+    real = backends.registry
+    monkeypatch.setattr(backends, "registry", lambda: {
+        **real(), **{n: f"{__name__}:{n}" for n in ("ListedOpen", "DeclaredRequired",
+                                                     "DeclaredTuning")}})
+    assert load_backend("ListedOpen", warmup=1).options == {"warmup": 1}
+    with pytest.raises(BackendError, match="does not take --device"):
+        load_backend("ListedOpen", device="cuda")
+    with pytest.raises(BackendError, match="cannot be built as it declares"):
+        load_backend("DeclaredRequired")
+    with pytest.raises(BackendError, match="does not take --device"):
+        load_backend("DeclaredTuning", device="cuda")
+    assert "--device" not in describe("DeclaredTuning")

@@ -15,7 +15,7 @@ from mannsim.machine import load, run
 from mannsim.program import compile_program, load_dialect
 from mannsim.trace import read_trace
 
-from conftest import DATA, PROGRAMS
+from conftest import DATA, PROGRAMS, ROOT
 from helpers import FaultyBackend, run_cli
 
 DIALECT = load_dialect("schuurmans")
@@ -286,3 +286,21 @@ def test_every_prompt_is_the_memory_rendered_afresh(dialect, keys):
     prog = compile_program(load(str(PROGRAMS / "bb4.tm")), d, keys)
     comp = Computer(prog, Watch("write-elsewhere", at=40, dialect=d), max_steps=3000)
     assert comp.run().reason == "divergence" and comp.divergence.cycle == 40
+
+
+def test_a_prompt_too_long_to_render_is_a_divergence_on_every_read_path(tmp_path):
+    """Found by a review: a dialect whose boot is just under the dialect size cap renders
+    prompts past MAX_VALUE; the read path that keeps instructions' prompts must report that as
+    the divergence it is (read substitution failed), as the path that renders every time does."""
+    import shutil
+    folder = tmp_path / "big"
+    shutil.copytree(ROOT / "prompts" / "schuurmans", folder)
+    spec = (folder / "dialect.toml").read_text()
+    boot = next(line.split('"')[1] for line in spec.splitlines() if line.startswith("boot"))
+    (folder / boot).write_text("x" * ((1 << 20) - 10) + "\n")
+    d = load_dialect(str(folder))
+    comp = Computer(compile_program(load(str(PROGRAMS / "bb2.tm")), d),
+                    load_backend("symbolic", dialect=d))
+    report = comp.run()
+    assert report.reason == "divergence" and comp.failure is None
+    assert report.divergence.cycle == 1 and "read substitution failed" in report.divergence.reason

@@ -463,3 +463,20 @@ def test_the_checkpoints_cell_count_is_kept_exactly(tmp_path, monkeypatch):
         fresh.config_before(len(fresh))
         cs = fresh._configurations()
         assert cs.checkpoint_cells == sum(len(t.tape) for t, _ in cs.checkpoints.values())
+
+
+def test_a_resume_record_that_keeps_part_of_a_block_is_kept_by_every_reading(clean, tmp_path):
+    """Found by a review: a (hand-written) resume record that keeps part of a block of compact
+    cycles was honoured by len() and cycle() but not by steps() and facts(), so a replay kept
+    the dropped cycles, a resume wrote a trace it then refused, and a bad dropped cycle crashed
+    with an IndexError. Every reading now keeps the same cycles."""
+    resume = json.dumps({"t": "resume", "from": 3}, separators=(",", ":")).encode()
+    cut = _rewrite_meta(clean, tmp_path / "r.jsonl.zst", lambda lines: [
+        resume if line.startswith(b'{"t":"end"') else line for line in lines])
+    with TraceIndex(str(cut), strict=True) as ix:
+        assert len(ix) == len(list(ix.steps())) == len(list(ix.facts())) == 3
+    assert replay.replayed(str(cut)).state.cycle == 3
+    comp = replay.resume(str(cut), load_backend("symbolic"))
+    assert comp.run().reason == "halt"
+    with TraceIndex(str(cut), strict=True) as ix:  # the resumed trace reads back strictly
+        assert len(ix) == comp.cycle and ix.end.reason == "halt"

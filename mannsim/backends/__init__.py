@@ -39,6 +39,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ..program.dialect import DEFAULT_DIALECT, Dialect, load_dialect
+from ..safe_text import one_line
 from . import legacy
 from .base import Backend, BackendError, Completion
 from .contract import Contract, NoOptions, declared, flag, tuning
@@ -86,14 +87,31 @@ def load_backend(name: str, *, stop: Sequence[str] | None = None, dialect: Any =
     except (ImportError, AttributeError) as e:
         raise BackendError(f"backend {name!r} cannot be loaded: {e}") from None
     contract = contract_of(cls)
-    unknown = [k for k in options if contract.accepts is not None and k not in contract.accepts]
+    flags = contract.flags
+    unknown = [k for k in options if (contract.accepts is not None and k not in contract.accepts)
+               or (flags is not None and k in _user_flags() and k not in flags)]
     if unknown:
-        takes = ", ".join(flag(k) for k in contract.flags or ()) or "no options"
+        takes = ", ".join(flag(k) for k in flags or ()) or "no options"
         raise BackendError(f"backend {name!r} does not take {flag(unknown[0])} (it takes {takes})")
     internal: dict[str, Any] = {} if stop is None else {"stop": stop}
     if contract.takes_dialect:
         internal["dialect"] = _default_dialect() if dialect is None else dialect
-    return contract.make(options, internal)
+    try:
+        return contract.make(options, internal)
+    except TypeError as e:  # a third party's class that does not fit its own declarations
+        raise BackendError(f"backend {name!r} cannot be built as it declares: "
+                           f"{one_line(e, 200)}") from None
+
+
+@cache
+def _user_flags() -> frozenset[str]:
+    """The options the command line passes (the built-in backends' flags): each must be one a
+    backend lists, even one that takes anything else from code."""
+    found: set[str] = set()
+    for target in BUILTIN.values():
+        module, _, attr = target.partition(":")
+        found.update(contract_of(getattr(import_module(module), attr)).flags or ())
+    return frozenset(found)
 
 
 def describe(name: str) -> str:

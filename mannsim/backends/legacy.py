@@ -8,8 +8,9 @@ working: :func:`derive` reads the same things from it. This module is the only p
 looks at a constructor's signature; a backend that declares ``Options`` (see :mod:`.contract`)
 is never inspected.
 
-- options: ``OPTIONS`` when it has one (its user options), plus the constructor's other named
-  parameters (options for code); without ``OPTIONS``, the named parameters, all user options;
+- options: ``OPTIONS`` when it has one (its user options: a command-line flag it does not list
+  is refused), plus the constructor's other named parameters, or anything from code when the
+  constructor takes ``**kwargs``; without ``OPTIONS``, the named parameters, all user options;
   a ``**kwargs`` constructor without ``OPTIONS`` takes any option;
 - ``takes_dialect``: the constructor has a ``dialect`` parameter;
 - ``thread_safe``: as declared (:func:`mannsim.backends.base.thread_safe`);
@@ -42,8 +43,9 @@ def derive(cls: Any) -> Contract:
     listed = getattr(cls, "OPTIONS", None)
     accepts: frozenset[str] | None
     flags: tuple[str, ...] | None
-    if listed is not None:
-        accepts, flags = frozenset(listed) | named, tuple(sorted(listed))
+    if listed is not None:  # its user options; a ``**kwargs`` constructor takes any from code
+        accepts = None if open_ended else frozenset(listed) | named
+        flags = tuple(sorted(listed))
     elif open_ended:
         accepts = flags = None
     else:

@@ -198,15 +198,15 @@ class CompactSource(Source):
               short: Callable[[Case, int, float, bool], T]) -> Iterator[T]:
         """``whole(cycle)`` of every cycle in order, or ``short(case, head, ms, cached)`` of
         one in a block of compact lines as mannsim writes them (no record is built)."""
-        for _, obj in self._segs:
+        for count, obj in self._segs:  # (a resume record may keep part of a block)
             if isinstance(obj, tuple):
                 yield whole(obj[0])
                 continue
             rows = self._short_block(obj)
             if rows is None:
-                yield from map(whole, self._expand(obj))
+                yield from map(whole, self._expand(obj)[:count])
             else:
-                for row in rows:
+                for row in rows[:count]:
                     yield short(*row)
 
     def first_divergence(self) -> int | None:
