@@ -99,7 +99,8 @@ def recheck(prog: Program, state: RunState, ix: TraceIndex) -> int:
     machine's and its prompt hash the prompt the program renders there (by the MEMORY lemma a
     prompt depends on MEMORY only through the configuration, so the case's prompt is the one
     the live run rendered). So a cycle the live run would reject is never accepted, whatever
-    the probe-head theorem says, and a snapshot must be the machine the cycles lead to.
+    the probe-head theorem says, a cycle must record the writes and updates its answer makes
+    (traces of version 3), and a snapshot must be the machine the cycles lead to.
     """
     st, mem = state.stepper, state.memory
     prompts = {}
@@ -136,7 +137,13 @@ def recheck(prog: Program, state: RunState, ix: TraceIndex) -> int:
         head = st.head
         problem = answer_problem(step.answer)
         if problem is None:
-            problem, _ = apply_checked(prog, mem, st.step(), st.state, head, step.answer)
+            t = st.step()
+            problem, applied = apply_checked(prog, mem, t, st.state, head, step.answer)
+            if problem is None and applied is not None and not old_rules and (
+                    prog.writes_record(applied[0], None if t is None else t.next),
+                    tuple(applied[1])) != (step.writes, step.updates):
+                raise TraceError(f"{where} records writes or updates its answer does not make",
+                                 ix.path, ix.line_of(k))
         if problem:
             raise TraceError(f"{where} is recorded as ok, but its answer fails the live "
                              f"check: {problem}", ix.path, ix.line_of(k))

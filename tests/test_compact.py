@@ -71,12 +71,13 @@ def test_stats_facts_equal_the_whole_records(u15_pair, tmp_path):
 
 
 def test_replay_steps_equal_the_whole_records(u15_pair):
-    # the replay reads (state, head, read, prompt, answer, ok) without building whole records:
-    # the very values of the records, in both formats
+    # the replay reads (state, head, read, prompt, answer, ok, writes, updates) without building
+    # whole records: the very values of the records, in both formats
     for path in u15_pair:
         with TraceIndex(str(path)) as ix:
             steps = list(ix.steps())
-            whole = [(r.state, r.head, r.read, r.prompt, r.answer, r.ok and not r.cut)
+            whole = [(r.state, r.head, r.read, r.prompt, r.answer, r.ok and not r.cut,
+                      r.writes, r.updates)
                      for r in (ix.cycle(k) for k in range(1, len(ix) + 1))]
             assert steps == whole and len(steps) == 39_066
 

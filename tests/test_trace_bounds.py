@@ -480,3 +480,37 @@ def test_a_resume_record_that_keeps_part_of_a_block_is_kept_by_every_reading(cle
     assert comp.run().reason == "halt"
     with TraceIndex(str(cut), strict=True) as ix:  # the resumed trace reads back strictly
         assert len(ix) == comp.cycle and ix.end.reason == "halt"
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.zst"])
+def test_a_resume_refuses_a_cycle_that_records_writes_its_answer_does_not_make(tmp_path, suffix):
+    """Found by a review: the answer re-checked, but the recorded bookkeeping (writes,
+    updates) was kept unread by a resume. A cycle (or a compact case) whose writes are not what
+    its answer makes is refused, naming the line; views flag it too."""
+    path = bb2_trace(tmp_path / f"w{suffix}", "bb2.tm")
+    plain = tmp_path / "plain.jsonl"
+    bb2_trace(plain, "bb2.tm")
+    lines = []
+    for line in plain.read_text().splitlines():
+        rec = json.loads(line)
+        if rec.get("t") == "cycle" and rec["n"] == 3:
+            rec["writes"] = [[k, "0" if k == str(rec["head"]) else v] for k, v in rec["writes"]]
+        lines.append(json.dumps(rec))
+    forged = tmp_path / f"forged{suffix}"
+    if suffix.endswith(".zst"):
+        from mannsim.trace import TraceWriter
+        w = TraceWriter(str(forged), None)
+        for rec in map(json.loads, lines):
+            if rec["t"] == "prompt":
+                w.add_prompt(rec["hash"], rec["text"])
+            elif rec["t"] == "cycle" and rec["check"] == "ok":
+                from mannsim.trace import Cycle
+                w.cycle(Cycle.from_json(rec), lambda: None)
+            else:
+                w.write(rec)
+        w.close()
+    else:
+        forged.write_text("\n".join(lines) + "\n")
+    assert replay.replayed(str(path)).state.cycle > 3  # the real one resumes
+    with pytest.raises(TraceError, match="cycle 3 records writes or updates its answer does not"):
+        replay.replayed(str(forged))

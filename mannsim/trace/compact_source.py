@@ -187,7 +187,7 @@ class CompactSource(Source):
     @bounded_iter
     def steps(self) -> Iterator[Step]:
         return self._each(steps_of, lambda c, head, ms, cached: Step(
-            c.state, head, c.read, c.prompt, c.answer, True))
+            c.state, head, c.read, c.prompt, c.answer, True, c.writes_at(head), c.updates))
 
     @bounded_iter
     def facts(self) -> Iterator[Facts]:

@@ -118,12 +118,15 @@ class Case(NamedTuple):
                 return False
         return True
 
+    def writes_at(self, head: int) -> Writes:
+        """The case's writes with the head's own cell named (at ``head``)."""
+        cell = str(head)
+        return tuple([(cell if k is None else k, v) for k, v in self.writes])
+
     def at(self, n: int, head: int, ms: float = 0.0, cached: bool = False) -> Cycle:
         """The cycle ``n`` this case is, with the head at ``head``."""
-        cell = str(head)
         return Cycle(n, self.state, head, self.read, self.prompt, self.answer,
-                     tuple((cell if k is None else k, v) for k, v in self.writes),
-                     self.updates, True, ms, self.tin, self.tout, cached)
+                     self.writes_at(head), self.updates, True, ms, self.tin, self.tout, cached)
 
     def as_json(self, k: int) -> JSON:
         return {"t": "case", "k": k, "state": self.state, "read": self.read,
@@ -147,6 +150,9 @@ class Step(NamedTuple):
     answer: str
     #: checked and not cut
     ok: bool
+    #: what the record says the answer wrote and updated (a replay compares them)
+    writes: Writes = ()
+    updates: Updates = ()
 
 
 class Facts(NamedTuple):

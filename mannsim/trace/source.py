@@ -238,7 +238,7 @@ class Source(ABC):
 
 def steps_of(cycle: Cycle) -> Step:
     return Step(cycle.state, cycle.head, cycle.read, cycle.prompt, cycle.answer,
-                cycle.ok and not cycle.cut)
+                cycle.ok and not cycle.cut, cycle.writes, cycle.updates)
 
 
 def facts_of(cycle: Cycle) -> Facts:
