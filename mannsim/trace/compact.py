@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 import mmap
 import struct
-import time
 from typing import IO, Any
 
 from ..errors import MannsimError
@@ -95,32 +94,30 @@ class BlockWriter:
         self._cycles: list[bytes] = []
         self._first = 0      # n of the first pending compact cycle
         self._head0 = 0      # the head before it
-        self._last_flush = time.monotonic()
 
     def meta(self, record: JSON) -> None:
         """A record that is not a compact cycle: written (with the cycles before it) now."""
         self._pending_cycles_out()
-        self._meta.append(_line(record))
+        self._meta.append(record_line(record))
         self._meta_out()
 
     def snapshot(self, record: JSON) -> None:
         """A ``snap`` record in a block of its own (its index names the cycle count)."""
         self.flush()
-        self._block(SNAP, [_line(record)], record["cycles"], record["head"])
+        self._block(SNAP, [record_line(record)], record["cycles"], record["head"])
 
     def define(self, record: JSON) -> None:
         """A definition (prompt, case) needed by the cycles that follow: it goes out in a meta
         block just before the cycle block that first uses it."""
-        self._meta.append(_line(record))
+        self._meta.append(record_line(record))
 
-    def cycle(self, record: JSON | bytes, n: int, head: int) -> None:
-        """Cycle ``n`` (the head before it at ``head``): a record, or its line already made."""
-        if not self._cycles:
-            self._first, self._head0 = n, head
-        self._cycles.append(record if isinstance(record, bytes) else _line(record))
-        if len(self._cycles) >= BLOCK_CYCLES or \
-                time.monotonic() - self._last_flush >= BLOCK_SECONDS:
-            self.flush()
+    def block(self, lines: list[bytes], first: int, head: int) -> None:
+        """Consecutive cycles from cycle ``first`` (the head before it at ``head``), their lines
+        made, as one block (at most :data:`BLOCK_CYCLES`), after anything pending."""
+        self._pending_cycles_out()
+        self._first, self._head0 = first, head
+        self._cycles = lines
+        self.flush()
 
     def _meta_out(self) -> None:
         if self._meta:
@@ -147,10 +144,9 @@ class BlockWriter:
             self._f.flush()
         except OSError as e:
             raise TraceError(f"cannot write trace: {e.strerror}", self.path) from None
-        self._last_flush = time.monotonic()
 
 
-def _line(record: JSON) -> bytes:
+def record_line(record: JSON) -> bytes:
     return (json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
 
 

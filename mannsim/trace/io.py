@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 from . import compact
+from .compact import record_line
 from .header import Header
 from .records import Case, Cycle, Divergence, End, Resume, Snapshot
 from .schema import TraceError
@@ -31,6 +33,8 @@ class TraceWriter:
         self._cases: dict[Case, int] = {}
         #: (prompt, answer) -> the case number and case they made last
         self._last_case: dict[tuple[str, str], tuple[int, Case]] = {}
+        self._pending: list[Cycle] = []  # compact: checked cycles not yet encoded
+        self._since = time.monotonic()
         self._next_case = 0
         if compact.is_compact(path):
             self._open_compact(append, keep)
@@ -93,17 +97,36 @@ class TraceWriter:
 
     def cycle(self, rec: Cycle, machine: Callable[[], Snapshot]) -> None:
         """Cycle ``rec``; ``machine()`` is the machine after it, asked for when a compact
-        trace's snapshot is due."""
-        blocks = self._blocks
-        if blocks is None:
+        trace's snapshot is due. A compact trace's checked cycles wait in a list and are
+        encoded together when a block is due (the same bytes, fewer calls a cycle)."""
+        if self._blocks is None:
             self.write(rec.as_json())
             return
         if not rec.ok:
-            blocks.meta(rec.as_json())
+            self._drain()
+            self._blocks.meta(rec.as_json())
             return
-        blocks.cycle(self._compact_cycle(rec) or rec.as_json(), rec.n, rec.head)
+        pending = self._pending
+        pending.append(rec)
         if rec.n % compact.SNAP_EVERY == 0:
-            blocks.snapshot(machine().as_json())
+            self._drain()
+            self._blocks.snapshot(machine().as_json())
+        elif len(pending) >= compact.BLOCK_CYCLES or \
+                time.monotonic() - self._since >= compact.BLOCK_SECONDS:
+            self._drain()
+
+    def _drain(self) -> None:
+        """The waiting checked cycles, encoded and handed to the block writer."""
+        blocks, pending = self._blocks, self._pending
+        self._since = time.monotonic()
+        if blocks is None or not pending:
+            return
+        self._pending = []
+        line = self._compact_cycle
+        # one block (at most BLOCK_CYCLES are ever pending), written now, so a killed run
+        # still loses at most the last second of cycles
+        blocks.block([line(rec) or record_line(rec.as_json()) for rec in pending], pending[0].n,
+                     pending[0].head)
 
     def divergence(self, d: Divergence) -> None:
         self.write(d.as_json())
@@ -117,6 +140,7 @@ class TraceWriter:
     def write(self, record: dict[str, Any]) -> None:
         """A raw record (validated by readers, not here)."""
         if self._blocks is not None:
+            self._drain()
             if record.get("t") == "snap":
                 self._blocks.snapshot(record)
             else:
@@ -158,11 +182,13 @@ class TraceWriter:
         return b'{"t":"c","k":%d,"ms":%r}\n' % (k, ms) if ms else b'{"t":"c","k":%d}\n' % k
 
     def flush(self) -> None:
+        self._drain()
         if self._blocks is not None:
             self._blocks.flush()
 
     def close(self) -> None:
         try:
+            self._drain()
             if self._blocks is not None:
                 self._blocks.flush()
         except TraceError:
