@@ -79,7 +79,7 @@ class Computer:
             self._writer = TraceWriter(self.trace_path, self.header())
             self._new_trace = False
 
-    def digest(self, prompt: str) -> str:
+    def _digest(self, prompt: str) -> str:
         """The prompt's trace hash, cached (a run has few distinct prompts)."""
         digest = self._prompt_hash.get(prompt)
         if digest is None:
@@ -135,11 +135,11 @@ class Computer:
                 prompt, digest = hit
             else:
                 prompt = self.render(op)
-                digest = self.digest(prompt)
+                digest = self._digest(prompt)
         except MemoryError_ as e:
             self.divergence = self._diverge(n, f"read substitution failed: {e}", state, head,
                                             read, op, "", {})
-            return Cycle(n, state, head, read, self.digest(op), "", (), (), False)
+            return Cycle(n, state, head, read, self._digest(op), "", (), (), False)
         completion = self._ask(prompt)
         self.model_seconds += completion.latency
         self.tokens_in += completion.tokens_in

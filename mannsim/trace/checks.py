@@ -69,14 +69,10 @@ class CycleChecks:
             problems.append(f"cycle {k} is recorded as ok, but its answer fails the live check: "
                             f"{problem}")
         if rec.writes != writes or rec.updates != updates:
-            problems.append(f"cycle {k} records writes {_short(_lists(rec.writes), 200)} and "
-                            f"updates {_short(_lists(rec.updates), 80)}; its answer makes "
-                            f"{_short(_lists(writes), 200)} and {_short(_lists(updates), 80)}")
+            problems.append(f"cycle {k} records writes {one_line(_lists(rec.writes), 200)} and "
+                            f"updates {one_line(_lists(rec.updates), 80)}; its answer makes "
+                            f"{one_line(_lists(writes), 200)} and {one_line(_lists(updates), 80)}")
         return writes, updates, problems
-
-
-def _short(value: object, limit: int = 40) -> str:
-    return one_line(value, limit)
 
 
 def _lists(pairs: tuple[tuple[object, object], ...]) -> list[list[object]]:

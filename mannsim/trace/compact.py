@@ -90,16 +90,12 @@ class BlockWriter:
         # each frame carries its content's checksum (4 bytes): a damaged block fails to
         # decompress instead of decoding into other records
         self._z = _zstd().ZstdCompressor(level=LEVEL, write_checksum=True)
-        self._meta: list[bytes] = []
-        self._cycles: list[bytes] = []
-        self._first = 0      # n of the first pending compact cycle
-        self._head0 = 0      # the head before it
+        self._meta: list[bytes] = []  # definitions waiting for the block that uses them
 
     def meta(self, record: JSON) -> None:
-        """A record that is not a compact cycle: written (with the cycles before it) now."""
-        self._pending_cycles_out()
+        """A record that is not a compact cycle: written (after any definitions) now."""
         self._meta.append(record_line(record))
-        self._meta_out()
+        self.flush()
 
     def snapshot(self, record: JSON) -> None:
         """A ``snap`` record in a block of its own (its index names the cycle count)."""
@@ -113,26 +109,15 @@ class BlockWriter:
 
     def block(self, lines: list[bytes], first: int, head: int) -> None:
         """Consecutive cycles from cycle ``first`` (the head before it at ``head``), their lines
-        made, as one block (at most :data:`BLOCK_CYCLES`), after anything pending."""
-        self._pending_cycles_out()
-        self._first, self._head0 = first, head
-        self._cycles = lines
+        made, as one block (at most :data:`BLOCK_CYCLES`), after the definitions they use."""
         self.flush()
+        self._block(CYCLES, lines, first, head)
 
-    def _meta_out(self) -> None:
+    def flush(self) -> None:
+        """The waiting definitions, in a meta block."""
         if self._meta:
             self._block(META, self._meta, 0, 0)
             self._meta = []
-
-    def _pending_cycles_out(self) -> None:
-        if self._cycles:
-            self._meta_out()  # definitions precede the cycles that use them
-            self._block(CYCLES, self._cycles, self._first, self._head0)
-            self._cycles = []
-
-    def flush(self) -> None:
-        self._pending_cycles_out()
-        self._meta_out()
 
     def _block(self, kind: int, lines: list[bytes], first: int, head: int) -> None:
         raw = b"".join(lines)

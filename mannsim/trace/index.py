@@ -184,9 +184,9 @@ class TraceIndex:
         state, head, read = rp.state(cfg), rp.head(cfg), rp.symbols[cfg.tape[cfg.pos]]
         problems = []
         if (rec.state, rec.head, rec.read) != (state, head, read):
-            problems.append(f"cycle {k} records state {_short(rec.state)}, head {rec.head}, "
-                            f"read {_short(rec.read)}; the reference machine is in "
-                            f"{_short(state)} at {head} reading {_short(read)}")
+            problems.append(f"cycle {k} records state {one_line(rec.state, 40)}, head {rec.head}, "
+                            f"read {one_line(rec.read, 40)}; the reference machine is in "
+                            f"{one_line(state, 40)} at {head} reading {one_line(read, 40)}")
         bad = configs.bad_snapshot_before(k)
         if bad is not None:
             problems.append(bad)
@@ -213,10 +213,6 @@ class TraceIndex:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def _short(value: object, limit: int = 40) -> str:
-    return one_line(value, limit)
 
 
 @dataclass
